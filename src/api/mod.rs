@@ -1,0 +1,407 @@
+//! The key-value API: what each request means, as a function from a request
+//! to a response. No sockets here; the server hands requests in.
+//!
+//! A key is the request path, percent-decoded, without the query: `/hello`,
+//! `/users/42`. `/` and every path starting with `/_` belong to the server.
+//!
+//! | request | response |
+//! |---|---|
+//! | `PUT`/`POST /k` + body | `201 Created` + `Location` if new, `200 OK` if replaced; `ETag` |
+//! | `GET /k` (`HEAD /k`) | `200`, the stored bytes and Content-Type, `ETag`, `Last-Modified`; `404` |
+//! | `DELETE /k` | `204`, or `404` |
+//! | `OPTIONS /k`, `OPTIONS *` | `204` + `Allow` |
+//! | `GET /`, `/_all`, `/_keys`, `/_stats`, `/_health` | banner, listings, figures, liveness |
+//!
+//! Errors are RFC 9457 problem details. A method httpdb knows but the target
+//! does not allow gets 405 with `Allow` (RFC 9110 §15.5.6); a method it does
+//! not know gets 501 (§15.6.2).
+
+pub mod conditional;
+pub mod listing;
+
+use std::sync::Arc;
+
+use crate::http::{
+    Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
+};
+use crate::stats::ServerStats;
+use crate::store::{Deleted, Store, WriteError};
+
+use conditional::{Outcome, Preconditions, etag};
+
+/// The longest key, in bytes after percent-decoding.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Methods allowed on a key, and on `OPTIONS *`.
+const KEY_METHODS: &str = "GET, HEAD, PUT, POST, DELETE, OPTIONS";
+/// Methods allowed on the server's own paths.
+const READ_ONLY_METHODS: &str = "GET, HEAD, OPTIONS";
+
+/// The API over one store.
+pub struct Api {
+    store: Arc<Store>,
+    stats: Arc<ServerStats>,
+    token: Option<String>,
+}
+
+/// What a request target names; `check_head` finds it, `handle` uses it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `OPTIONS *`: the server as a whole.
+    Server,
+    /// `/`
+    Banner,
+    /// `/_all`
+    All,
+    /// `/_keys`
+    Keys,
+    /// `/_stats`
+    Stats,
+    /// `/_health`
+    Health,
+    /// Any other `/_…` path: reserved, nothing there.
+    Reserved,
+    /// A user key.
+    Key(String),
+}
+
+impl Route {
+    fn of(head: &RequestHead) -> Result<Route, Response> {
+        if head.target_form() == TargetForm::Asterisk {
+            return Ok(Route::Server);
+        }
+        let key = decode_key(head.path())?;
+        Ok(match key.as_str() {
+            "/" => Route::Banner,
+            "/_all" => Route::All,
+            "/_keys" => Route::Keys,
+            "/_stats" => Route::Stats,
+            "/_health" => Route::Health,
+            reserved if reserved.starts_with("/_") => Route::Reserved,
+            _ => Route::Key(key),
+        })
+    }
+
+    fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Server | Route::Key(_) => KEY_METHODS,
+            _ => READ_ONLY_METHODS,
+        }
+    }
+
+    fn allows(&self, method: &Method) -> bool {
+        match method {
+            Method::Get | Method::Head | Method::Options => true,
+            Method::Put | Method::Post | Method::Delete => matches!(self, Route::Key(_)),
+            Method::Other(_) => false,
+        }
+    }
+}
+
+/// Percent-decodes a path into a key: valid UTF-8, at most [`MAX_KEY_BYTES`].
+fn decode_key(path: &str) -> Result<String, Response> {
+    let bad = |detail: String| Response::problem(Status::BAD_REQUEST, detail);
+    let bytes = crate::http::uri::percent_decode(path, false).ok_or_else(|| {
+        bad(format!(
+            "the path '{path}' has a '%' not followed by two hex digits"
+        ))
+    })?;
+    if bytes.len() > MAX_KEY_BYTES {
+        return Err(bad(format!(
+            "a key is at most {MAX_KEY_BYTES} bytes; this one is {}",
+            bytes.len()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| bad(format!("the path '{path}' does not decode to UTF-8")))
+}
+
+/// `application/json` or any `+json` type (RFC 6839 §3.1), parameters ignored.
+pub fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application") && subtype.eq_ignore_ascii_case("json")
+        || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json")
+}
+
+impl Api {
+    /// `token`, when set, is required as `Authorization: Bearer <token>` on
+    /// every request but `/_health`.
+    pub fn new(store: Arc<Store>, stats: Arc<ServerStats>, token: Option<String>) -> Api {
+        Api {
+            store,
+            stats,
+            token,
+        }
+    }
+
+    /// Bearer token check (RFC 6750 §2.1, §3). The comparison takes the same
+    /// time wherever the tokens differ, so timing does not reveal a prefix.
+    fn authorize(&self, head: &RequestHead, route: &Route) -> Result<(), Response> {
+        let Some(expected) = &self.token else {
+            return Ok(());
+        };
+        if *route == Route::Health {
+            return Ok(());
+        }
+        let presented = head.header("authorization").and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        let (challenge, detail) = match presented {
+            Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => return Ok(()),
+            Some(_) => (
+                "Bearer realm=\"httpdb\", error=\"invalid_token\"",
+                "the bearer token is not valid",
+            ),
+            None => (
+                "Bearer realm=\"httpdb\"",
+                "this server requires 'Authorization: Bearer <token>'",
+            ),
+        };
+        Err(Response::problem(Status::UNAUTHORIZED, detail)
+            .with_header("WWW-Authenticate", challenge))
+    }
+
+    fn get(&self, key: &str, head: &RequestHead) -> Response {
+        let Some(entry) = self.store.get(key) else {
+            return not_found(key);
+        };
+        let validators = |response: Response| {
+            response
+                .with_header("ETag", etag(entry.revision))
+                .with_header("Last-Modified", httpdate::fmt_http_date(entry.modified))
+        };
+        match Preconditions::from_head(head).evaluate(Some(&entry), true) {
+            Outcome::Proceed => validators(Response::new(Status::OK)).with_body(
+                entry.content_type.to_string(),
+                Body::Shared(entry.value.clone()),
+            ),
+            Outcome::NotModified => validators(Response::new(Status::NOT_MODIFIED)),
+            Outcome::Failed => precondition_failed(key, Some(entry.revision)),
+        }
+    }
+
+    fn put(&self, key: &str, request: Request) -> Response {
+        let head = &request.head;
+        let content_type = head
+            .header("content-type")
+            .filter(|value| !value.is_empty())
+            .unwrap_or("application/octet-stream");
+        if is_json_media_type(content_type)
+            && let Err(error) =
+                serde_json::from_slice::<&serde_json::value::RawValue>(&request.body)
+        {
+            return Response::problem(
+                Status::BAD_REQUEST,
+                format!("the body is not valid JSON: {error}"),
+            );
+        }
+        let preconditions = Preconditions::from_head(head);
+        let result = self.store.put(key, content_type, request.body, |current| {
+            preconditions.evaluate(current, false) == Outcome::Proceed
+        });
+        match result {
+            Ok(written) if written.created => Response::new(Status::CREATED)
+                .with_header("Location", head.path().to_owned())
+                .with_header("ETag", etag(written.revision)),
+            Ok(written) => Response::new(Status::OK).with_header("ETag", etag(written.revision)),
+            Err(WriteError::ConditionFailed { current }) => precondition_failed(key, current),
+        }
+    }
+
+    fn delete(&self, key: &str, head: &RequestHead) -> Response {
+        let preconditions = Preconditions::from_head(head);
+        let result = self.store.delete(key, |current| {
+            preconditions.evaluate(Some(current), false) == Outcome::Proceed
+        });
+        match result {
+            Ok(Deleted::Existed { .. }) => Response::new(Status::NO_CONTENT),
+            Ok(Deleted::Absent) => not_found(key),
+            Err(WriteError::ConditionFailed { current }) => precondition_failed(key, current),
+        }
+    }
+
+    fn banner(&self) -> Response {
+        Response::text(
+            Status::OK,
+            format!(
+                "httpdb {}: a key-value database that speaks HTTP/1.1.\n\n\
+                 PUT /some/key      store the request body under /some/key\n\
+                 GET /some/key      read it back (HEAD for headers only)\n\
+                 DELETE /some/key   remove it\n\
+                 GET /_keys         list keys (?prefix=/some/&limit=100&after=/some/key)\n\
+                 GET /_all          every entry as one JSON object\n\
+                 GET /_stats        figures about the server and the store\n\
+                 GET /_health       200 ok while the server is up\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+        )
+    }
+
+    fn stats(&self) -> Response {
+        let server = self.stats.snapshot();
+        let store = self.store.stats();
+        let [r1, r2, r3, r4, r5] = server.responses;
+        Response::json(
+            Status::OK,
+            &serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptime_seconds": server.uptime.as_secs_f64(),
+                "keys": store.keys,
+                "bytes": store.value_bytes,
+                "revision": store.last_revision,
+                "connections": {
+                    "open": server.open,
+                    "accepted": server.accepted,
+                    "rejected": server.rejected,
+                },
+                "workers": {
+                    "total": server.workers,
+                    "busy": server.busy,
+                    "queued": server.queued,
+                },
+                "requests": { "1xx": r1, "2xx": r2, "3xx": r3, "4xx": r4, "5xx": r5 },
+                "log": { "bytes": serde_json::Value::Null },
+                "access_log_dropped": server.access_log_dropped,
+            }),
+        )
+    }
+}
+
+impl Handler for Api {
+    type Accepted = Route;
+
+    fn check_head(&self, head: &RequestHead) -> Result<Route, Response> {
+        let route = Route::of(head)?;
+        self.authorize(head, &route)?;
+        let method = head.method();
+        if let Method::Other(name) = method {
+            return Err(Response::problem(
+                Status::NOT_IMPLEMENTED,
+                format!("method {name} is not implemented"),
+            ));
+        }
+        if !route.allows(method) {
+            return Err(method_not_allowed(method, &route));
+        }
+        if matches!(method, Method::Put | Method::Post) && head.framing() == Framing::None {
+            return Err(Response::problem(
+                Status::LENGTH_REQUIRED,
+                "a write needs a body with Content-Length or Transfer-Encoding: chunked",
+            ));
+        }
+        Ok(route)
+    }
+
+    fn handle(&self, route: Route, request: Request) -> Response {
+        let method = request.head.method().clone();
+        match (route, method) {
+            (route, Method::Options) => {
+                Response::new(Status::NO_CONTENT).with_header("Allow", route.allowed_methods())
+            }
+            (Route::Key(key), Method::Get | Method::Head) => self.get(&key, &request.head),
+            (Route::Key(key), Method::Put | Method::Post) => self.put(&key, request),
+            (Route::Key(key), Method::Delete) => self.delete(&key, &request.head),
+            (Route::Banner, _) => self.banner(),
+            (Route::All, _) => listing::all(&self.store),
+            (Route::Keys, _) => listing::keys(&self.store, request.head.query()),
+            (Route::Stats, _) => self.stats(),
+            (Route::Health, _) => Response::text(Status::OK, "ok\n"),
+            (_, Method::Other(name)) => Response::problem(
+                Status::NOT_IMPLEMENTED,
+                format!("method {name} is not implemented"),
+            ),
+            (Route::Reserved | Route::Server, _) => Response::problem(
+                Status::NOT_FOUND,
+                format!(
+                    "'{}' is reserved for the server and holds nothing",
+                    request.head.path()
+                ),
+            ),
+        }
+    }
+}
+
+fn not_found(key: &str) -> Response {
+    Response::problem(Status::NOT_FOUND, format!("key '{key}' not found"))
+}
+
+fn precondition_failed(key: &str, current: Option<u64>) -> Response {
+    let detail = match current {
+        Some(revision) => format!(
+            "precondition failed: key '{key}' is at ETag {}",
+            etag(revision)
+        ),
+        None => format!("precondition failed: key '{key}' does not exist"),
+    };
+    Response::problem(Status::PRECONDITION_FAILED, detail)
+}
+
+fn method_not_allowed(method: &Method, route: &Route) -> Response {
+    let detail = match route {
+        Route::Key(_) | Route::Server => format!("{} is not allowed here", method.as_str()),
+        _ => format!(
+            "{} is not allowed: '/' and paths starting with '/_' belong to the server",
+            method.as_str()
+        ),
+    };
+    Response::problem(Status::METHOD_NOT_ALLOWED, detail)
+        .with_header("Allow", route.allowed_methods())
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
+    let mut difference = presented.len() ^ expected.len();
+    for (i, &byte) in expected.iter().enumerate() {
+        let other = presented.get(i).copied().unwrap_or(!byte);
+        difference |= usize::from(byte ^ other);
+    }
+    std::hint::black_box(difference) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+            "text/x+JSON",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "text/plain",
+            "application/jsonl",
+            "json",
+            "+json",
+            "application/",
+            "",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secreT", b"secret"));
+        assert!(!constant_time_eq(b"secret!", b"secret"));
+        assert!(!constant_time_eq(b"secre", b"secret"));
+        assert!(!constant_time_eq(b"", b"secret"));
+    }
+
+    #[test]
+    fn keys_decode_and_are_bounded() {
+        assert_eq!(decode_key("/a%20b").unwrap(), "/a b");
+        assert!(decode_key("/%zz").is_err());
+        assert!(decode_key("/%ff").is_err());
+        assert!(decode_key(&format!("/{}", "k".repeat(MAX_KEY_BYTES))).is_err());
+        assert!(decode_key(&format!("/{}", "k".repeat(MAX_KEY_BYTES - 1))).is_ok());
+    }
+}

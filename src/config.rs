@@ -1,0 +1,494 @@
+//! The command line: flags, their environment variables, defaults and `--help`.
+//!
+//! Every flag `--some-flag` can also be set as `HTTPDB_SOME_FLAG` in the
+//! environment; a flag on the command line wins over the environment, which
+//! wins over the default. Values may follow the flag as `--flag value` or
+//! `--flag=value`. Durations are seconds and may be fractional (`0.5`);
+//! sizes are bytes and may carry a binary suffix (`16MiB`, `64K`).
+//!
+//! A bad flag or value is reported in one line and the process exits with
+//! status 2, as command-line tools do for usage errors.
+
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::http::Limits;
+use crate::server::ServerOptions;
+
+/// The environment variable prefix.
+const ENV_PREFIX: &str = "HTTPDB_";
+
+/// Workers per CPU core. Workers spend nearly all their time blocked on a
+/// socket read, not on the CPU, so the pool is sized for connections served
+/// at once, not for cores.
+const THREADS_PER_CORE: usize = 64;
+/// Fewest workers, whatever the machine.
+const MIN_THREADS: usize = 64;
+/// Waiting connections allowed per worker before new ones get 503.
+const PENDING_PER_THREAD: usize = 4;
+
+/// When a write's log record is forced to stable storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before the write is acknowledged.
+    Always,
+    /// Once a second, in the background.
+    EverySec,
+    /// When the operating system decides.
+    Never,
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// Nothing on disk; everything is lost on exit.
+    InMemory,
+    /// An append-only log in `dir`.
+    Directory {
+        dir: PathBuf,
+        fsync: Fsync,
+        repair: bool,
+    },
+}
+
+/// Everything the command line decides.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: String,
+    pub server: ServerOptions,
+    pub storage: Storage,
+    pub token: Option<String>,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Config>),
+    Help,
+    Version,
+}
+
+/// One flag: its name, the placeholder for its value (`None` for a switch),
+/// its default as shown by `--help`, and what it does.
+struct Flag {
+    name: &'static str,
+    value: Option<&'static str>,
+    default: &'static str,
+    help: &'static str,
+}
+
+const FLAGS: &[Flag] = &[
+    Flag {
+        name: "addr",
+        value: Some("HOST:PORT"),
+        default: "127.0.0.1:6111",
+        help: "where to listen (port 0 picks a free port)",
+    },
+    Flag {
+        name: "threads",
+        value: Some("N"),
+        default: "64 per core, at least 64",
+        help: "worker threads: connections served at once",
+    },
+    Flag {
+        name: "data-dir",
+        value: Some("DIR"),
+        default: "./httpdb-data",
+        help: "where the log lives",
+    },
+    Flag {
+        name: "in-memory",
+        value: None,
+        default: "off",
+        help: "keep nothing on disk",
+    },
+    Flag {
+        name: "fsync",
+        value: Some("MODE"),
+        default: "always",
+        help: "always, everysec or never: when writes reach stable storage",
+    },
+    Flag {
+        name: "max-body",
+        value: Some("BYTES"),
+        default: "16MiB",
+        help: "largest request body",
+    },
+    Flag {
+        name: "max-header-bytes",
+        value: Some("BYTES"),
+        default: "64KiB",
+        help: "largest request line + header section",
+    },
+    Flag {
+        name: "read-timeout",
+        value: Some("SECONDS"),
+        default: "10",
+        help: "deadline to receive a request's head, and then its body",
+    },
+    Flag {
+        name: "idle-timeout",
+        value: Some("SECONDS"),
+        default: "5",
+        help: "how long a keep-alive connection may sit idle",
+    },
+    Flag {
+        name: "max-pending",
+        value: Some("N"),
+        default: "4 x threads",
+        help: "connections waiting for a worker before new ones get 503",
+    },
+    Flag {
+        name: "token",
+        value: Some("TOKEN"),
+        default: "none",
+        help: "require 'Authorization: Bearer TOKEN' (except on /_health)",
+    },
+    Flag {
+        name: "quiet",
+        value: None,
+        default: "off",
+        help: "no access log on stdout",
+    },
+    Flag {
+        name: "repair",
+        value: None,
+        default: "off",
+        help: "cut a damaged log at the first bad record (after a backup)",
+    },
+];
+
+/// The `--help` text.
+pub fn help() -> String {
+    let mut text = format!(
+        "httpdb {}: a key-value database that speaks HTTP/1.1\n\n\
+         Usage: httpdb [FLAGS]\n\n\
+         Flags (each also read from the environment variable shown):\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for flag in FLAGS {
+        let left = match flag.value {
+            Some(value) => format!("--{} {value}", flag.name),
+            None => format!("--{}", flag.name),
+        };
+        text.push_str(&format!(
+            "  {left:<26} {}\n  {:<26} [default: {}] [env: {}]\n",
+            flag.help,
+            "",
+            flag.default,
+            env_name(flag.name)
+        ));
+    }
+    text.push_str(
+        "  --help                     print this help\n  \
+         --version                  print the version\n",
+    );
+    text
+}
+
+fn env_name(flag: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        flag.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// Reads the command line `args` (without the program name), looking up
+/// environment variables with `env`.
+pub fn parse<I, E>(args: I, env: E) -> Result<Command, String>
+where
+    I: IntoIterator<Item = String>,
+    E: Fn(&str) -> Option<String>,
+{
+    // Each flag's raw value and where it came from, for error messages.
+    let mut raw: Vec<Option<(String, String)>> = FLAGS
+        .iter()
+        .map(|flag| {
+            let name = env_name(flag.name);
+            env(&name).map(|value| (value, name))
+        })
+        .collect();
+
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--version" | "-V" => return Ok(Command::Version),
+            _ => {}
+        }
+        let Some(stripped) = arg.strip_prefix("--") else {
+            return Err(format!("unexpected argument '{arg}' (see httpdb --help)"));
+        };
+        let (name, inline_value) = match stripped.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (stripped, None),
+        };
+        let Some(index) = FLAGS.iter().position(|flag| flag.name == name) else {
+            return Err(format!("unknown flag '--{name}' (see httpdb --help)"));
+        };
+        let value = match (FLAGS[index].value, inline_value) {
+            (Some(_), Some(value)) => value,
+            (Some(placeholder), None) => args
+                .next()
+                .ok_or_else(|| format!("--{name} needs a value ({placeholder})"))?,
+            (None, None) => "true".to_string(),
+            (None, Some(value)) => value,
+        };
+        raw[index] = Some((value, format!("--{name}")));
+    }
+
+    let lookup = |name: &str| {
+        let index = FLAGS
+            .iter()
+            .position(|flag| flag.name == name)
+            .expect("a known flag");
+        raw[index]
+            .as_ref()
+            .map(|(value, source)| (value.as_str(), source.as_str()))
+    };
+    build(&lookup).map(|config| Command::Run(Box::new(config)))
+}
+
+/// Turns raw values into a typed [`Config`], filling in defaults.
+fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Config, String> {
+    let addr = match lookup("addr") {
+        Some((value, source)) => {
+            let resolves = value
+                .to_socket_addrs()
+                .map(|mut addrs| addrs.next().is_some());
+            if !matches!(resolves, Ok(true)) {
+                return Err(format!("{source}: '{value}' is not a HOST:PORT address"));
+            }
+            value.to_string()
+        }
+        None => "127.0.0.1:6111".to_string(),
+    };
+    let threads = match lookup("threads") {
+        Some(given) => positive_number(given)?,
+        None => default_threads(),
+    };
+    let max_pending = match lookup("max-pending") {
+        Some(given) => positive_number(given)?,
+        None => threads * PENDING_PER_THREAD,
+    };
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_body: optional(lookup("max-body"), size)?.unwrap_or(defaults.max_body),
+        max_header_bytes: match optional(lookup("max-header-bytes"), size)? {
+            Some(bytes) => {
+                usize::try_from(bytes).map_err(|_| "--max-header-bytes is too large".to_string())?
+            }
+            None => defaults.max_header_bytes,
+        },
+        ..defaults
+    };
+    let server = ServerOptions {
+        threads,
+        max_pending,
+        limits,
+        read_timeout: optional(lookup("read-timeout"), seconds)?.unwrap_or(Duration::from_secs(10)),
+        idle_timeout: optional(lookup("idle-timeout"), seconds)?.unwrap_or(Duration::from_secs(5)),
+        access_log: !optional(lookup("quiet"), switch)?.unwrap_or(false),
+    };
+    let storage = if optional(lookup("in-memory"), switch)?.unwrap_or(false) {
+        Storage::InMemory
+    } else {
+        Storage::Directory {
+            dir: PathBuf::from(lookup("data-dir").map_or("./httpdb-data", |(value, _)| value)),
+            fsync: optional(lookup("fsync"), fsync_mode)?.unwrap_or(Fsync::Always),
+            repair: optional(lookup("repair"), switch)?.unwrap_or(false),
+        }
+    };
+    let token = match lookup("token") {
+        Some(("", source)) => return Err(format!("{source}: the token cannot be empty")),
+        Some((value, _)) => Some(value.to_string()),
+        None => None,
+    };
+    Ok(Config {
+        addr,
+        server,
+        storage,
+        token,
+    })
+}
+
+fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * THREADS_PER_CORE).max(MIN_THREADS)
+}
+
+fn optional<T>(
+    given: Option<(&str, &str)>,
+    parse: fn((&str, &str)) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    given.map(parse).transpose()
+}
+
+fn positive_number((value, source): (&str, &str)) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{source}: expected a positive whole number, got '{value}'"
+        )),
+    }
+}
+
+/// Seconds, possibly fractional, more than zero and at most a day.
+fn seconds((value, source): (&str, &str)) -> Result<Duration, String> {
+    match value.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{source}: expected seconds between 0 and 86400 (like 10 or 0.5), got '{value}'"
+        )),
+    }
+}
+
+/// Bytes, with an optional binary suffix: K/KiB, M/MiB, G/GiB.
+fn size((value, source): (&str, &str)) -> Result<u64, String> {
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, suffix) = value.split_at(digits);
+    let multiplier: u64 = match suffix.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| multiplier > 0)
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| {
+            format!("{source}: expected a size in bytes (like 1048576 or 16MiB), got '{value}'")
+        })
+}
+
+fn switch((value, source): (&str, &str)) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("{source}: expected true or false, got '{value}'")),
+    }
+}
+
+fn fsync_mode((value, source): (&str, &str)) -> Result<Fsync, String> {
+    match value {
+        "always" => Ok(Fsync::Always),
+        "everysec" => Ok(Fsync::EverySec),
+        "never" => Ok(Fsync::Never),
+        _ => Err(format!(
+            "{source}: expected always, everysec or never, got '{value}'"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        match parse(args.iter().map(|a| a.to_string()), lookup)? {
+            Command::Run(config) => Ok(*config),
+            other => panic!("expected a config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let config = run(&[], &[]).unwrap();
+        assert_eq!(config.addr, "127.0.0.1:6111");
+        assert!(config.server.threads >= MIN_THREADS);
+        assert_eq!(
+            config.server.max_pending,
+            config.server.threads * PENDING_PER_THREAD
+        );
+        assert_eq!(config.server.limits.max_body, 16 << 20);
+        assert_eq!(config.server.limits.max_header_bytes, 64 << 10);
+        assert_eq!(config.server.read_timeout, Duration::from_secs(10));
+        assert_eq!(config.server.idle_timeout, Duration::from_secs(5));
+        assert!(config.server.access_log);
+        assert_eq!(
+            config.storage,
+            Storage::Directory {
+                dir: "./httpdb-data".into(),
+                fsync: Fsync::Always,
+                repair: false
+            }
+        );
+        assert_eq!(config.token, None);
+    }
+
+    #[test]
+    fn flags_environment_and_precedence() {
+        let config = run(
+            &[
+                "--threads",
+                "8",
+                "--max-body=1KiB",
+                "--read-timeout",
+                "0.5",
+                "--quiet",
+                "--in-memory",
+            ],
+            &[
+                ("HTTPDB_THREADS", "99"),
+                ("HTTPDB_IDLE_TIMEOUT", "2"),
+                ("HTTPDB_TOKEN", "s3cret"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.server.threads, 8);
+        assert_eq!(config.server.max_pending, 32);
+        assert_eq!(config.server.limits.max_body, 1024);
+        assert_eq!(config.server.read_timeout, Duration::from_millis(500));
+        assert_eq!(config.server.idle_timeout, Duration::from_secs(2));
+        assert!(!config.server.access_log);
+        assert_eq!(config.storage, Storage::InMemory);
+        assert_eq!(config.token.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn bad_input_names_the_flag() {
+        for (args, env, mentions) in [
+            (&["--threads", "0"][..], &[][..], "--threads"),
+            (&["--threads"], &[], "--threads"),
+            (&["--bogus"], &[], "--bogus"),
+            (&["stray"], &[], "stray"),
+            (&["--fsync", "sometimes"], &[], "--fsync"),
+            (&["--max-body", "12XB"], &[], "--max-body"),
+            (&["--read-timeout", "-1"], &[], "--read-timeout"),
+            (&["--addr", "nowhere"], &[], "--addr"),
+            (&["--token="], &[], "--token"),
+            (&[], &[("HTTPDB_QUIET", "maybe")], "HTTPDB_QUIET"),
+        ] {
+            let error = run(args, env).unwrap_err();
+            assert!(error.contains(mentions), "{args:?}: {error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_flag_with_its_default_and_variable() {
+        let text = help();
+        for flag in FLAGS {
+            assert!(text.contains(&format!("--{}", flag.name)));
+            assert!(text.contains(&env_name(flag.name)));
+        }
+        assert!(matches!(
+            parse(["--help".to_string()], |_| None),
+            Ok(Command::Help)
+        ));
+        assert!(matches!(
+            parse(["--version".to_string()], |_| None),
+            Ok(Command::Version)
+        ));
+    }
+}

@@ -1,0 +1,52 @@
+//! The HTTP/1.x protocol layer: reading requests and writing responses.
+//!
+//! Nothing here knows about keys, values or sockets. The parser reads from
+//! any `BufRead` and the writer writes to any `Write`, so the same code is
+//! driven by a `TcpStream` in the server, by a byte slice in unit tests and
+//! benchmarks, and by a fuzzer.
+//!
+//! The order a request is read in, and the module for each step:
+//! - [`line`]: one CRLF- or LF-terminated line under a byte budget (RFC 9112 §2.2);
+//! - [`request`]: the request line and header fields, Host, persistence and
+//!   `Expect` (RFC 9112 §3, §5, §9.3; RFC 9110 §10.1.1);
+//! - [`uri`]: the request target's form, path and query (RFC 9112 §3.2);
+//! - [`body`]: how the body is framed, and reading it (RFC 9112 §6, §7.1);
+//! - [`response`]: the status line, headers and body of the answer (RFC 9112 §4);
+//! - [`error`]: every way the above can fail, and the status for each.
+
+pub mod body;
+pub mod date;
+pub mod error;
+pub mod line;
+pub mod request;
+pub mod response;
+pub mod status;
+pub mod uri;
+
+pub use body::{Framing, read_body};
+pub use error::HttpError;
+pub use request::{Limits, Method, Request, RequestHead, Version, read_head};
+pub use response::{Body, Persistence, Response, write_continue, write_response};
+pub use status::Status;
+pub use uri::TargetForm;
+
+/// What the server calls to answer requests: the seam between the protocol
+/// (this module and the server) and the application (`api`).
+///
+/// Answering happens in two steps so that a request can be refused before
+/// its body is read: a client that sent `Expect: 100-continue` then gets the
+/// final status instead of `100 Continue`, and never sends a body that would
+/// be thrown away (RFC 9110 §10.1.1).
+pub trait Handler: Send + Sync + 'static {
+    /// What `check_head` learned about an accepted request that `handle`
+    /// needs (for the API: which route the target names).
+    type Accepted;
+
+    /// Looks at the head alone: `Err(response)` refuses the request, and its
+    /// body is never read.
+    fn check_head(&self, head: &RequestHead) -> Result<Self::Accepted, Response>;
+
+    /// Answers a complete request that `check_head` accepted. For HEAD,
+    /// answer as for GET: the connection drops the body.
+    fn handle(&self, accepted: Self::Accepted, request: Request) -> Response;
+}

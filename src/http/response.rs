@@ -1,0 +1,272 @@
+//! Responses and how they are written (RFC 9112 §4, §6; RFC 9110 §6.6, §8.6).
+//!
+//! A handler builds a [`Response`]: a status, some headers and a body. The
+//! connection loop adds what every response carries — `Date`, `Server`,
+//! `Content-Length`, `Connection` — and writes the head and the body with one
+//! `writev` call, so a small response leaves in one TCP segment.
+//!
+//! Errors use the problem details format of RFC 9457:
+//! `{"type":"about:blank","title":"Not Found","status":404,"detail":"…"}`.
+
+use std::borrow::Cow;
+use std::io::{self, IoSlice, Write};
+use std::sync::Arc;
+
+use super::Status;
+use super::date;
+
+/// The `Server` header value.
+pub const SERVER: &str = concat!("httpdb/", env!("CARGO_PKG_VERSION"));
+
+/// The content of a response.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    #[default]
+    Empty,
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
+    /// A stored value, shared with the store without copying it.
+    Shared(Arc<[u8]>),
+}
+
+impl Body {
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Static(bytes) => bytes,
+            Body::Owned(bytes) => bytes,
+            Body::Shared(bytes) => bytes,
+        }
+    }
+}
+
+/// A status, headers and a body, before the connection adds its own headers.
+#[derive(Clone, Debug)]
+pub struct Response {
+    status: Status,
+    headers: Vec<(&'static str, Cow<'static, str>)>,
+    body: Body,
+}
+
+impl Response {
+    /// An empty response.
+    pub fn new(status: Status) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A `text/plain` response.
+    pub fn text(status: Status, text: impl Into<String>) -> Response {
+        Response::new(status).with_body(
+            "text/plain; charset=utf-8",
+            Body::Owned(text.into().into_bytes()),
+        )
+    }
+
+    /// An `application/json` response.
+    pub fn json(status: Status, value: &serde_json::Value) -> Response {
+        Response::new(status).with_body(
+            "application/json",
+            Body::Owned(value.to_string().into_bytes()),
+        )
+    }
+
+    /// An RFC 9457 problem details response explaining an error, with its
+    /// members in the order the RFC lists them.
+    pub fn problem(status: Status, detail: impl Into<String>) -> Response {
+        let detail = serde_json::Value::String(detail.into());
+        let body = format!(
+            "{{\"type\":\"about:blank\",\"title\":\"{}\",\"status\":{},\"detail\":{detail}}}",
+            status.reason(),
+            status.code(),
+        );
+        Response::new(status).with_body("application/problem+json", Body::Owned(body.into_bytes()))
+    }
+
+    /// Adds a header. Values come from this program or from validated request
+    /// fields, so they never hold CR or LF.
+    pub fn with_header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Response {
+        let value = value.into();
+        debug_assert!(
+            !value.contains(['\r', '\n']),
+            "header {name} would split the response"
+        );
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Sets the body and its Content-Type.
+    pub fn with_body(self, content_type: impl Into<Cow<'static, str>>, body: Body) -> Response {
+        let mut response = self.with_header("Content-Type", content_type);
+        response.body = body;
+        response
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The first value of the named header set by the handler.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    pub fn body(&self) -> &[u8] {
+        self.body.as_bytes()
+    }
+}
+
+/// What the `Connection` header says about the connection after a response
+/// (RFC 9112 §9.3, §9.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Persistence {
+    /// Kept open; HTTP/1.1 needs no header for that.
+    KeepAlive,
+    /// Kept open for an HTTP/1.0 client that asked, which must be told so.
+    KeepAliveHttp10,
+    /// Closed after this response: `Connection: close`.
+    Close,
+}
+
+/// Writes `response` to `out` as one `writev`; `scratch` is reused for the
+/// head between responses. With `omit_body` (a HEAD request) the headers,
+/// Content-Length included, are those of the full response but no body
+/// follows (RFC 9110 §9.3.2). Returns the number of body bytes sent.
+pub fn write_response<W: Write>(
+    out: &mut W,
+    scratch: &mut Vec<u8>,
+    response: &Response,
+    omit_body: bool,
+    persistence: Persistence,
+) -> io::Result<usize> {
+    let head = scratch;
+    head.clear();
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(response.status.code().to_string().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(response.status.reason().as_bytes());
+    head.extend_from_slice(b"\r\nDate: ");
+    date::append_now(head);
+    head.extend_from_slice(b"\r\nServer: ");
+    head.extend_from_slice(SERVER.as_bytes());
+    head.extend_from_slice(b"\r\n");
+    for (name, value) in &response.headers {
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    let body = response.body.as_bytes();
+    if !response.status.forbids_body() {
+        head.extend_from_slice(b"Content-Length: ");
+        head.extend_from_slice(body.len().to_string().as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    match persistence {
+        Persistence::KeepAlive => {}
+        Persistence::KeepAliveHttp10 => head.extend_from_slice(b"Connection: keep-alive\r\n"),
+        Persistence::Close => head.extend_from_slice(b"Connection: close\r\n"),
+    }
+    head.extend_from_slice(b"\r\n");
+
+    let body = if omit_body || response.status.forbids_body() {
+        &[][..]
+    } else {
+        body
+    };
+    write_all_vectored(out, &mut [IoSlice::new(head), IoSlice::new(body)])?;
+    Ok(body.len())
+}
+
+/// Tells a client that sent `Expect: 100-continue` to go ahead with its body
+/// (RFC 9110 §15.2.1).
+pub fn write_continue<W: Write>(out: &mut W) -> io::Result<()> {
+    out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+}
+
+/// `Write::write_all` for several buffers at once: one syscall when the
+/// socket takes everything, which is the common case.
+fn write_all_vectored<W: Write>(out: &mut W, mut buffers: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !buffers.is_empty() {
+        match out.write_vectored(buffers) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut buffers, written),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(response: &Response, omit_body: bool, persistence: Persistence) -> String {
+        let mut out = Vec::new();
+        write_response(&mut out, &mut Vec::new(), response, omit_body, persistence).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn writes_status_line_standard_headers_and_body() {
+        let text = render(
+            &Response::text(Status::OK, "hi"),
+            false,
+            Persistence::KeepAlive,
+        );
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{text}");
+        assert!(text.contains(&format!("\r\nServer: {SERVER}\r\n")));
+        assert!(text.contains("\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+        assert!(text.contains("\r\nContent-Length: 2\r\n"));
+        assert!(!text.contains("Connection"));
+        assert!(text.ends_with("\r\n\r\nhi"));
+    }
+
+    #[test]
+    fn head_keeps_the_length_but_drops_the_body() {
+        let text = render(
+            &Response::text(Status::OK, "hello"),
+            true,
+            Persistence::Close,
+        );
+        assert!(text.contains("\r\nContent-Length: 5\r\n"));
+        assert!(text.contains("\r\nConnection: close\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn no_length_or_body_for_204_and_304() {
+        for status in [Status::NO_CONTENT, Status::NOT_MODIFIED] {
+            let text = render(&Response::new(status), false, Persistence::KeepAliveHttp10);
+            assert!(!text.contains("Content-Length"), "{text}");
+            assert!(text.contains("\r\nConnection: keep-alive\r\n"));
+            assert!(text.ends_with("\r\n\r\n"));
+        }
+    }
+
+    #[test]
+    fn problem_details_body() {
+        let response = Response::problem(Status::NOT_FOUND, "key '/x' not found");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/problem+json")
+        );
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"type": "about:blank", "title": "Not Found", "status": 404,
+                               "detail": "key '/x' not found"})
+        );
+    }
+}

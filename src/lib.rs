@@ -1,0 +1,32 @@
+//! httpdb: a key-value database that speaks HTTP/1.x, built on blocking
+//! sockets and a pool of threads, with no async runtime.
+//!
+//! `PUT /hello` stores the request body under the key `/hello`, with its
+//! Content-Type; `GET /hello` returns it. The whole contract is in the
+//! README; this page is the map of the code.
+//!
+//! # One request, through the code
+//!
+//! ```text
+//! main.rs        flags -> Config -> Store -> Api -> Server::run
+//! server/        accept loop -> worker pool -> one connection's request loop
+//!   deadline.rs    reads that give up at a deadline (408, idle close)
+//! http/          bytes -> RequestHead -> body -> Request ... Response -> bytes
+//! api/           Request -> Response: routes, conditions, listings
+//! store/         the Mutex-guarded ordered map
+//! ```
+//!
+//! Dependencies point one way: `server` drives `http` and calls the
+//! [`http::Handler`] that `api` implements; `api` uses `http` types and the
+//! `store`; the `store` knows nothing of HTTP and `http` knows nothing of
+//! keys or sockets. `stats` holds the counters the server writes and
+//! `/_stats` reads.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,73 @@
+//! The `httpdb` binary: reads the command line, opens the store, and runs
+//! the server until the process is stopped.
+//!
+//! Every acknowledged write is already in the store (and, with a data
+//! directory, in its log) when its response leaves, so stopping the process
+//! with Ctrl-C or `kill` loses nothing that was acknowledged.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use httpdb::api::Api;
+use httpdb::config::{self, Command, Config, Storage};
+use httpdb::server::Server;
+use httpdb::stats::ServerStats;
+use httpdb::store::Store;
+
+fn main() -> ExitCode {
+    let args = std::env::args().skip(1);
+    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
+    match config::parse(args, env) {
+        Ok(Command::Run(config)) => run(*config),
+        Ok(Command::Help) => {
+            print!("{}", config::help());
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("httpdb {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("httpdb: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(config: Config) -> ExitCode {
+    if let Storage::Directory { dir, .. } = &config.storage {
+        eprintln!(
+            "httpdb: note: the durable log is not built yet; {} is not used and data lives in memory",
+            dir.display()
+        );
+    }
+    let store = Arc::new(Store::in_memory());
+    let stats = Arc::new(ServerStats::new(config.server.threads));
+    let api = Api::new(store, Arc::clone(&stats), config.token.clone());
+    let server = match Server::bind(&config.addr, config.server.clone(), api, stats) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("httpdb: cannot listen on {}: {error}", config.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    match server.local_addr() {
+        // Scripts and tests read this first line to learn the port.
+        Ok(addr) => println!("listening on http://{addr}"),
+        Err(error) => {
+            eprintln!("httpdb: cannot read the bound address: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let _ = std::io::stdout().flush();
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("httpdb: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! One connection, from accept to close, on one worker thread.
+//!
+//! The loop for each request:
+//! 1. wait for its first byte, up to the idle timeout (RFC 9112 §9.8 lets a
+//!    server close an idle connection at any time), giving up the worker early
+//!    if other connections are waiting for one;
+//! 2. read the head under a deadline, then ask the handler whether to go on;
+//! 3. send `100 Continue` if the client waits for it (RFC 9110 §10.1.1);
+//! 4. read the body under a fresh deadline;
+//! 5. call the handler and write its response;
+//! 6. keep the connection (RFC 9112 §9.3) or close it.
+//!
+//! The same `BufReader` serves every request, so bytes of a pipelined next
+//! request that arrived with this one stay buffered for it (RFC 9112 §9.3.2).
+//! After a malformed request the byte stream cannot be trusted, so the
+//! connection is answered and closed.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::http::{
+    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, Version,
+    read_body, read_head, write_continue, write_response,
+};
+
+use super::Shared;
+use super::access_log::Record;
+use super::deadline::{DeadlineStream, is_timeout};
+
+/// How often a worker waiting on an idle connection looks up to see whether
+/// it is needed elsewhere or the server is stopping. It bounds how long a
+/// new connection waits behind idle ones for a worker.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// How long to keep reading (and discarding) after an error response before
+/// closing, so that the client reads the response instead of a reset.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Bytes the connection reads from the socket at a time.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// What to do after a response.
+enum Next {
+    /// Read the next request.
+    KeepOpen,
+    /// Close now: the request was read completely.
+    Close,
+    /// Close, but first drain what the client may still be sending, so the
+    /// close does not become a reset that destroys the response in flight
+    /// (RFC 9112 §9.6).
+    CloseLingering,
+}
+
+/// What the connection remembers of a request after handing it to the handler.
+struct Answering {
+    omit_body: bool,
+    version: Version,
+    request_line: Option<String>,
+}
+
+pub(super) struct Connection<'a, H: Handler> {
+    reader: BufReader<DeadlineStream>,
+    peer: SocketAddr,
+    shared: &'a Shared<H>,
+    /// The buffer each response head is formatted into, reused.
+    scratch: Vec<u8>,
+}
+
+impl<'a, H: Handler> Connection<'a, H> {
+    pub(super) fn new(stream: TcpStream, peer: SocketAddr, shared: &'a Shared<H>) -> Self {
+        // Responses go out in one write each; Nagle's algorithm would only
+        // hold the last segment back waiting for an ACK.
+        let _ = stream.set_nodelay(true);
+        // A client that stops reading cannot block a worker for longer than this.
+        let _ = stream.set_write_timeout(Some(shared.options.read_timeout));
+        Connection {
+            reader: BufReader::with_capacity(READ_BUFFER, DeadlineStream::new(stream)),
+            peer,
+            shared,
+            scratch: Vec::with_capacity(512),
+        }
+    }
+
+    /// Serves requests until the connection closes.
+    pub(super) fn run(mut self) {
+        loop {
+            let next = if self.wait_for_request() {
+                self.serve_one()
+            } else {
+                Next::Close
+            };
+            match next {
+                Next::KeepOpen => continue,
+                Next::Close => return,
+                Next::CloseLingering => return self.linger(),
+            }
+        }
+    }
+
+    /// Waits for the first byte of the next request. `false` means close
+    /// instead: the client closed, stayed idle too long, the server is
+    /// stopping, or other connections need this worker.
+    fn wait_for_request(&mut self) -> bool {
+        if !self.reader.buffer().is_empty() {
+            return true;
+        }
+        let idle_deadline = Instant::now() + self.shared.options.idle_timeout;
+        loop {
+            if self.shared.is_shutting_down() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= idle_deadline {
+                return false;
+            }
+            let poll_deadline = (now + IDLE_POLL).min(idle_deadline);
+            self.reader.get_mut().set_deadline(Some(poll_deadline));
+            match self.reader.fill_buf() {
+                Ok(bytes) => return !bytes.is_empty(),
+                Err(e) if is_timeout(&e) => {
+                    if self.shared.stats.queued() > 0 {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Reads one request and answers it.
+    fn serve_one(&mut self) -> Next {
+        let shared = self.shared;
+        let options = &shared.options;
+        self.start_deadline();
+        let head = match read_head(&mut self.reader, &options.limits) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Next::Close,
+            Err(error) => return self.refuse(error, None),
+        };
+        let accepted = match self.shared.handler.check_head(&head) {
+            Ok(accepted) => accepted,
+            Err(response) => {
+                // The body was not read, so the connection cannot carry another request.
+                let next = if head.framing().has_body() {
+                    Next::CloseLingering
+                } else {
+                    self.persistence_next(&head)
+                };
+                let answering = self.answering(&head);
+                return self.respond(&answering, &response, next);
+            }
+        };
+        if head.expects_continue() && head.framing().has_body() {
+            let mut stream = self.reader.get_ref().stream();
+            if write_continue(&mut stream).is_err() {
+                return Next::Close;
+            }
+        }
+        self.start_deadline();
+        let body = match read_body(&mut self.reader, head.framing(), options.limits.max_body) {
+            Ok(body) => body,
+            Err(error) => return self.refuse(error, Some(&head)),
+        };
+        let answering = self.answering(&head);
+        let next = self.persistence_next(&head);
+        let handler = &shared.handler;
+        let request = Request { head, body };
+        match catch_unwind(AssertUnwindSafe(|| handler.handle(accepted, request))) {
+            Ok(response) => self.respond(&answering, &response, next),
+            Err(_) => {
+                eprintln!("httpdb: a request handler panicked; answering 500");
+                let response = Response::problem(
+                    Status::INTERNAL_SERVER_ERROR,
+                    "the server failed while answering this request",
+                );
+                self.respond(&answering, &response, Next::Close)
+            }
+        }
+    }
+
+    /// The head, and then the body, must arrive within `--read-timeout`.
+    fn start_deadline(&mut self) {
+        let deadline = Instant::now() + self.shared.options.read_timeout;
+        self.reader.get_mut().set_deadline(Some(deadline));
+    }
+
+    /// Whether to keep the connection after answering this request: what the
+    /// client asked, unless the server is stopping or other connections are
+    /// waiting for a worker (then this one makes room).
+    fn persistence_next(&self, head: &RequestHead) -> Next {
+        let make_room = self.shared.stats.queued() > 0 || self.shared.is_shutting_down();
+        if head.keep_alive() && !make_room {
+            Next::KeepOpen
+        } else {
+            Next::Close
+        }
+    }
+
+    fn answering(&self, head: &RequestHead) -> Answering {
+        Answering {
+            omit_body: *head.method() == Method::Head,
+            version: head.version(),
+            request_line: self
+                .shared
+                .access_log
+                .is_some()
+                .then(|| head.request_line().to_owned()),
+        }
+    }
+
+    /// Answers a request that could not be read, then closes.
+    fn refuse(&mut self, error: HttpError, head: Option<&RequestHead>) -> Next {
+        let Some(status) = error.status() else {
+            return Next::Close;
+        };
+        let response = Response::problem(status, error.to_string());
+        let answering = match head {
+            Some(head) => self.answering(head),
+            None => Answering {
+                omit_body: false,
+                version: Version::Http11,
+                request_line: None,
+            },
+        };
+        self.respond(&answering, &response, Next::CloseLingering)
+    }
+
+    /// Writes the response with the `Connection` header `next` calls for.
+    fn respond(&mut self, answering: &Answering, response: &Response, next: Next) -> Next {
+        let persistence = match (&next, answering.version) {
+            (Next::KeepOpen, Version::Http10) => Persistence::KeepAliveHttp10,
+            (Next::KeepOpen, Version::Http11) => Persistence::KeepAlive,
+            _ => Persistence::Close,
+        };
+        let mut stream = self.reader.get_ref().stream();
+        let written = write_response(
+            &mut stream,
+            &mut self.scratch,
+            response,
+            answering.omit_body,
+            persistence,
+        );
+        self.shared.stats.response_sent(response.status());
+        if let Some(log) = &self.shared.access_log {
+            log.record(Record {
+                time: SystemTime::now(),
+                peer: self.peer.ip(),
+                request_line: answering.request_line.clone().unwrap_or_else(|| "-".into()),
+                status: response.status().code(),
+                body_bytes: *written.as_ref().unwrap_or(&0),
+            });
+        }
+        match written {
+            Ok(_) => next,
+            Err(_) => Next::Close,
+        }
+    }
+
+    /// Half-closes the connection and reads until the client closes its side
+    /// or [`LINGER`] passes, discarding what arrives.
+    fn linger(mut self) {
+        let stream = self.reader.get_ref().stream();
+        if stream.shutdown(Shutdown::Write).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER;
+        let inner = self.reader.get_mut();
+        inner.set_deadline(Some(deadline));
+        let mut sink = [0u8; 4096];
+        while let Ok(read) = inner.read(&mut sink) {
+            if read == 0 {
+                break;
+            }
+        }
+    }
+}

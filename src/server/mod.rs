@@ -1,0 +1,316 @@
+//! The server: a blocking accept loop that hands each connection to a fixed
+//! pool of worker threads.
+//!
+//! ```text
+//!   accept loop ──► queue ──► worker 1: connection ─ request, response, request, …
+//!   (one thread)          ──► worker 2: connection ─ …
+//!                         ──► worker N
+//! ```
+//!
+//! A worker owns a connection for as long as it stays open. That is the
+//! simple model's strength (a request is plain sequential code) and its
+//! classic weakness: N idle keep-alive connections can hold all N workers
+//! while new clients wait. httpdb keeps the model and removes the weakness:
+//! - a worker waiting on an idle connection looks at the queue every 50 ms
+//!   (`IDLE_POLL` in connection.rs) and closes the idle connection as soon
+//!   as another connection is waiting;
+//! - while connections are waiting, every response says `Connection: close`,
+//!   so busy connections take turns too;
+//! - past `--max-pending` waiting connections, the accept loop answers `503`
+//!   with `Retry-After` at once instead of queueing without bound;
+//! - deadlines on the whole head and body (deadline.rs) and a write timeout
+//!   keep slow or stalled clients from holding a worker.
+//!
+//! Modules: [`connection`] (one connection's request loop), [`deadline`]
+//! (reads with a deadline), [`access_log`] (the log writer thread).
+
+mod access_log;
+mod connection;
+mod deadline;
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::http::{Handler, Limits, Persistence, Response, Status, write_response};
+use crate::stats::ServerStats;
+
+use access_log::AccessLog;
+use connection::Connection;
+
+/// How the server behaves; `config` fills it from flags and environment.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Worker threads: the most connections served at once.
+    pub threads: usize,
+    /// Accepted connections that may wait for a worker before new ones get 503.
+    pub max_pending: usize,
+    /// Request size limits.
+    pub limits: Limits,
+    /// Deadline for a request's head, and then for its body; also the write timeout.
+    pub read_timeout: Duration,
+    /// How long a keep-alive connection may sit idle between requests.
+    pub idle_timeout: Duration,
+    /// Whether to write an access log line per response to stdout.
+    pub access_log: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            threads: 64,
+            max_pending: 256,
+            limits: Limits::default(),
+            read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
+            access_log: false,
+        }
+    }
+}
+
+/// What the accept loop and every worker share.
+struct Shared<H> {
+    handler: H,
+    options: ServerOptions,
+    stats: Arc<ServerStats>,
+    shutting_down: Arc<AtomicBool>,
+    access_log: Option<AccessLog>,
+}
+
+impl<H> Shared<H> {
+    fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+}
+
+/// A bound listening socket, ready to run.
+pub struct Server<H: Handler> {
+    listener: TcpListener,
+    shared: Arc<Shared<H>>,
+}
+
+impl<H: Handler> Server<H> {
+    /// Binds `addr` (port 0 picks a free port; see [`Server::local_addr`]).
+    pub fn bind(
+        addr: impl ToSocketAddrs,
+        options: ServerOptions,
+        handler: H,
+        stats: Arc<ServerStats>,
+    ) -> io::Result<Server<H>> {
+        let listener = TcpListener::bind(addr)?;
+        let access_log = if options.access_log {
+            Some(AccessLog::start(Arc::clone(&stats))?)
+        } else {
+            None
+        };
+        Ok(Server {
+            listener,
+            shared: Arc::new(Shared {
+                handler,
+                options,
+                stats,
+                shutting_down: Arc::new(AtomicBool::new(false)),
+                access_log,
+            }),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A handle that stops [`Server::run`] from any thread.
+    pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
+        Ok(ShutdownHandle {
+            shutting_down: Arc::clone(&self.shared.shutting_down),
+            wake_addr: wake_address(self.local_addr()?),
+        })
+    }
+
+    /// Accepts connections until shut down, then waits for every worker to
+    /// finish its connection.
+    pub fn run(self) -> io::Result<()> {
+        let shared = &self.shared;
+        let pool = threadpool::Builder::new()
+            .num_threads(shared.options.threads)
+            .thread_name("httpdb-worker".into())
+            .build();
+        let mut backoff = AcceptBackoff::default();
+        loop {
+            let accepted = self.listener.accept();
+            if shared.is_shutting_down() {
+                break;
+            }
+            let (stream, peer) = match accepted {
+                Ok(connection) => {
+                    backoff.reset();
+                    connection
+                }
+                Err(error) => {
+                    backoff.wait_after(&error);
+                    continue;
+                }
+            };
+            if shared.stats.queued() >= shared.options.max_pending {
+                shared.stats.connection_rejected();
+                turn_away(stream);
+                continue;
+            }
+            shared.stats.connection_queued();
+            let shared = Arc::clone(shared);
+            pool.execute(move || {
+                shared.stats.connection_started();
+                let served = catch_unwind(AssertUnwindSafe(|| {
+                    Connection::new(stream, peer, &shared).run();
+                }));
+                if served.is_err() {
+                    eprintln!(
+                        "httpdb: a worker panicked serving {peer}; its connection was closed"
+                    );
+                }
+                shared.stats.connection_finished();
+            });
+        }
+        drop(self.listener);
+        pool.join();
+        Ok(())
+    }
+
+    /// Runs the server on a background thread: what tests and benchmarks use.
+    pub fn spawn(self) -> io::Result<RunningServer> {
+        let addr = self.local_addr()?;
+        let shutdown = self.shutdown_handle()?;
+        let thread = thread::Builder::new()
+            .name("httpdb-accept".into())
+            .spawn(move || self.run())?;
+        Ok(RunningServer {
+            addr,
+            shutdown,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// Stops a running server: the accept loop ends, idle connections close at
+/// their next poll, and requests in progress are answered first.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    shutting_down: Arc<AtomicBool>,
+    wake_addr: SocketAddr,
+}
+
+impl ShutdownHandle {
+    pub fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Relaxed);
+        // `accept` blocks until a connection arrives, so make one.
+        let _ = TcpStream::connect_timeout(&self.wake_addr, Duration::from_secs(1));
+    }
+}
+
+/// Where to connect to wake the accept loop: a wildcard address is reached
+/// through loopback.
+fn wake_address(bound: SocketAddr) -> SocketAddr {
+    let ip = match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, bound.port())
+}
+
+/// A server running on a background thread; dropping it shuts it down.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: ShutdownHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server and waits until every worker has finished.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        self.shutdown.shutdown();
+        thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the accept loop panicked")))
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// Answers `503 Service Unavailable` on a connection no worker can take, from
+/// the accept thread, without waiting for anything.
+fn turn_away(stream: TcpStream) {
+    let response = Response::problem(
+        Status::SERVICE_UNAVAILABLE,
+        "too many connections are waiting for a worker; try again shortly",
+    )
+    .with_header("Retry-After", "1");
+    let mut bytes = Vec::new();
+    let mut head = Vec::new();
+    if write_response(&mut bytes, &mut head, &response, false, Persistence::Close).is_err() {
+        return;
+    }
+    // The socket buffer of a new connection holds a small response whole, so
+    // a non-blocking write never leaves half of it behind in practice; if it
+    // would block, the client is gone or hostile and gets nothing.
+    if stream.set_nonblocking(true).is_ok() {
+        let _ = (&stream).write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// Running out of file descriptors (or memory) makes `accept` fail until
+/// something is released. Retrying at once would spin, and giving up would
+/// stop the server, so the loop sleeps, longer each time, and goes on.
+#[derive(Default)]
+struct AcceptBackoff {
+    delay: Duration,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn reset(&mut self) {
+        self.delay = Duration::ZERO;
+    }
+
+    fn wait_after(&mut self, error: &io::Error) {
+        // A connection reset before it was accepted is the client's business.
+        if matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::Interrupted
+        ) {
+            return;
+        }
+        self.delay = (self.delay * 2).clamp(Self::FIRST, Self::MAX);
+        eprintln!(
+            "httpdb: accept failed ({error}); retrying in {:?}",
+            self.delay
+        );
+        thread::sleep(self.delay);
+    }
+}

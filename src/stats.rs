@@ -1,0 +1,116 @@
+//! Counters the server keeps about itself, read by `GET /_stats`.
+//!
+//! The server writes them, the API reads them; plain atomics, because a
+//! counter bumped on every request must not take a lock. `Relaxed` ordering
+//! is enough: each counter is read on its own, and a figure that is a few
+//! nanoseconds stale is still true.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use crate::http::Status;
+
+/// Live counters of one running server.
+#[derive(Debug)]
+pub struct ServerStats {
+    started: Instant,
+    workers: usize,
+    accepted: AtomicU64,
+    open: AtomicUsize,
+    rejected: AtomicU64,
+    queued: AtomicUsize,
+    busy: AtomicUsize,
+    responses: [AtomicU64; 5],
+    access_log_dropped: AtomicU64,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub uptime: Duration,
+    pub workers: usize,
+    /// Connections accepted since the start.
+    pub accepted: u64,
+    /// Connections open now, waiting or being served.
+    pub open: usize,
+    /// Connections turned away with 503 because too many were waiting.
+    pub rejected: u64,
+    /// Connections waiting for a worker.
+    pub queued: usize,
+    /// Workers serving a connection.
+    pub busy: usize,
+    /// Responses sent, by status class: 1xx, 2xx, 3xx, 4xx, 5xx.
+    pub responses: [u64; 5],
+    /// Access log lines dropped because the log writer could not keep up.
+    pub access_log_dropped: u64,
+}
+
+impl ServerStats {
+    pub fn new(workers: usize) -> ServerStats {
+        ServerStats {
+            started: Instant::now(),
+            workers,
+            accepted: AtomicU64::new(0),
+            open: AtomicUsize::new(0),
+            rejected: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+            responses: Default::default(),
+            access_log_dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// A connection was accepted and handed to the pool's queue.
+    pub fn connection_queued(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        self.open.fetch_add(1, Relaxed);
+        self.queued.fetch_add(1, Relaxed);
+    }
+
+    /// A worker took a queued connection.
+    pub fn connection_started(&self) {
+        self.queued.fetch_sub(1, Relaxed);
+        self.busy.fetch_add(1, Relaxed);
+    }
+
+    /// A worker is done with its connection.
+    pub fn connection_finished(&self) {
+        self.busy.fetch_sub(1, Relaxed);
+        self.open.fetch_sub(1, Relaxed);
+    }
+
+    /// A connection was answered 503 at the door.
+    pub fn connection_rejected(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        self.rejected.fetch_add(1, Relaxed);
+        self.responses[Status::SERVICE_UNAVAILABLE.class_index()].fetch_add(1, Relaxed);
+    }
+
+    pub fn response_sent(&self, status: Status) {
+        self.responses[status.class_index()].fetch_add(1, Relaxed);
+    }
+
+    pub fn access_log_line_dropped(&self) {
+        self.access_log_dropped.fetch_add(1, Relaxed);
+    }
+
+    /// How many accepted connections are waiting for a worker. While this is
+    /// above zero, a worker must not sit on an idle keep-alive connection.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Relaxed)
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            uptime: self.started.elapsed(),
+            workers: self.workers,
+            accepted: self.accepted.load(Relaxed),
+            open: self.open.load(Relaxed),
+            rejected: self.rejected.load(Relaxed),
+            queued: self.queued.load(Relaxed),
+            busy: self.busy.load(Relaxed),
+            responses: self.responses.each_ref().map(|count| count.load(Relaxed)),
+            access_log_dropped: self.access_log_dropped.load(Relaxed),
+        }
+    }
+}
