@@ -103,8 +103,9 @@ impl Version {
 /// The request line and header section of one request.
 #[derive(Clone, Debug)]
 pub struct RequestHead {
-    /// The request line and every header line, without line endings.
-    raw: String,
+    /// The request line and every header line, without line endings. The
+    /// request line and header names are ASCII; values may hold obs-text.
+    raw: Vec<u8>,
     method: Method,
     version: Version,
     target: Range<usize>,
@@ -130,12 +131,12 @@ impl RequestHead {
             .fields
             .first()
             .map_or(self.raw.len(), |(name, _)| name.start);
-        &self.raw[..end]
+        self.ascii(0..end)
     }
 
     /// The request target exactly as sent.
     pub fn target(&self) -> &str {
-        &self.raw[self.target.clone()]
+        self.ascii(self.target.clone())
     }
 
     pub fn target_form(&self) -> TargetForm {
@@ -159,25 +160,26 @@ impl RequestHead {
     }
 
     /// The first value of the named header (names are case-insensitive).
+    ///
+    /// A field value may contain obs-text, bytes 0x80-0xFF (RFC 9110 §5.5),
+    /// which need not be UTF-8. Such a value reads as absent here. That
+    /// hides nothing httpdb acts on: every header it interprets has an ASCII
+    /// grammar, and [`read_head`] refuses a non-ASCII value in any of them.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.headers_named(name).next()
     }
 
-    /// Every value of the named header, in the order they were sent.
-    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// Every UTF-8 value of the named header, in the order they were sent.
+    pub fn headers_named<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h str> {
         self.fields
             .iter()
-            .filter(move |(n, _)| self.raw[n.clone()].eq_ignore_ascii_case(name))
-            .map(|(_, v)| &self.raw[v.clone()])
+            .filter(move |(n, _)| self.raw[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .filter_map(|(_, v)| std::str::from_utf8(&self.raw[v.clone()]).ok())
     }
 
-    /// Every header as `(name, value)`, in order.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields
-            .iter()
-            .map(|(n, v)| (&self.raw[n.clone()], &self.raw[v.clone()]))
+    /// A part of the head that was checked to be ASCII when it was read.
+    fn ascii(&self, range: Range<usize>) -> &str {
+        std::str::from_utf8(&self.raw[range]).unwrap_or_default()
     }
 
     /// How the body that follows this head is delimited.
@@ -277,8 +279,6 @@ pub fn read_head<R: BufRead>(
         fields.push(parse_field_line(&raw, line_start)?);
     }
 
-    let raw = String::from_utf8(raw)
-        .map_err(|_| HttpError::bad("the request head is not valid UTF-8"))?;
     finish_head(raw, request_line, fields, limits)
 }
 
@@ -384,8 +384,34 @@ pub(super) fn parse_field_line(
             "a header value contains a control character (RFC 9110 §5.5)",
         ));
     }
+    if INTERPRETED_FIELDS
+        .iter()
+        .any(|field| name.eq_ignore_ascii_case(field.as_bytes()))
+        && !raw[value_start..value_end].is_ascii()
+    {
+        return Err(HttpError::BadRequest(
+            format!("the {} header must be ASCII", String::from_utf8_lossy(name)).into(),
+        ));
+    }
     Ok((line_start..line_start + colon, value_start..value_end))
 }
+
+/// The header fields httpdb acts on. Each has an ASCII grammar, so a value
+/// with other bytes is malformed; refusing it keeps [`RequestHead::header`]
+/// from ever treating one as absent.
+const INTERPRETED_FIELDS: &[&str] = &[
+    "authorization",
+    "connection",
+    "content-length",
+    "content-type",
+    "expect",
+    "host",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-unmodified-since",
+    "transfer-encoding",
+];
 
 /// `tchar` (RFC 9110 §5.6.2): the characters of methods and header names.
 fn is_token_byte(b: u8) -> bool {
@@ -395,12 +421,14 @@ fn is_token_byte(b: u8) -> bool {
 /// Applies the rules that need the whole head: Host, target form, body
 /// framing, persistence and expectations.
 fn finish_head(
-    raw: String,
+    raw: Vec<u8>,
     line: RequestLine,
     fields: Vec<(Range<usize>, Range<usize>)>,
     limits: &Limits,
 ) -> Result<Option<RequestHead>, HttpError> {
-    let target_parts = parse_target(&raw[line.target.clone()])?;
+    // The target was checked to be visible ASCII.
+    let target_parts =
+        parse_target(std::str::from_utf8(&raw[line.target.clone()]).unwrap_or_default())?;
     if target_parts.form == TargetForm::Asterisk && line.method != Method::Options {
         return Err(HttpError::bad(
             "the target * is only allowed with OPTIONS (RFC 9112 §3.2.4)",
@@ -663,14 +691,21 @@ mod tests {
     }
 
     #[test]
-    fn non_utf8_header_values_are_refused() {
+    fn obs_text_is_opaque_except_in_interpreted_headers() {
+        let head =
+            parse(b"GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9\r\nX-Utf8: \xc3\xa9\r\n\r\n")
+                .unwrap()
+                .unwrap();
+        assert_eq!(head.header("x-name"), None);
+        assert_eq!(head.header("x-utf8"), Some("é"));
+        assert_eq!(status_of(b"GET / HTTP/1.1\r\nHost: \xe9\r\n\r\n"), 400);
         assert_eq!(
-            status_of(b"GET / HTTP/1.1\r\nHost: a\r\nX: \xff\r\n\r\n"),
+            status_of(b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\xff\r\n\r\n"),
             400
         );
         assert_eq!(
-            status_of("GET / HTTP/1.1\r\nHost: a\r\nX: é\r\n\r\n".as_bytes()),
-            0
+            status_of(b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Type: text/\xc3\xa9\r\n\r\n"),
+            400
         );
     }
 }

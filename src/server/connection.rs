@@ -234,6 +234,9 @@ impl<'a, H: Handler> Connection<'a, H> {
             (Next::KeepOpen, Version::Http11) => Persistence::KeepAlive,
             _ => Persistence::Close,
         };
+        // Counted before it is sent, so a client that has read this response
+        // and then asks /_stats finds it counted.
+        self.shared.stats.response_sent(response.status());
         let mut stream = self.reader.get_ref().stream();
         let written = write_response(
             &mut stream,
@@ -242,7 +245,6 @@ impl<'a, H: Handler> Connection<'a, H> {
             answering.omit_body,
             persistence,
         );
-        self.shared.stats.response_sent(response.status());
         if let Some(log) = &self.shared.access_log {
             log.record(Record {
                 time: SystemTime::now(),
