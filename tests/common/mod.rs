@@ -35,7 +35,10 @@ impl TestServer {
     }
 
     /// A server whose options `configure` adjusts, optionally requiring `token`.
-    pub fn start_with(configure: impl FnOnce(&mut ServerOptions), token: Option<&str>) -> TestServer {
+    pub fn start_with(
+        configure: impl FnOnce(&mut ServerOptions),
+        token: Option<&str>,
+    ) -> TestServer {
         let mut options = ServerOptions {
             threads: 8,
             max_pending: 64,
@@ -44,7 +47,11 @@ impl TestServer {
         configure(&mut options);
         let store = Arc::new(Store::in_memory());
         let stats = Arc::new(ServerStats::new(options.threads));
-        let api = Api::new(Arc::clone(&store), Arc::clone(&stats), token.map(String::from));
+        let api = Api::new(
+            Arc::clone(&store),
+            Arc::clone(&stats),
+            token.map(String::from),
+        );
         let server = Server::bind("127.0.0.1:0", options, api, Arc::clone(&stats)).expect("bind");
         TestServer {
             running: Some(server.spawn().expect("spawn")),
@@ -70,7 +77,13 @@ impl TestServer {
     }
 
     /// A one-off request with the usual headers; `body` adds Content-Length.
-    pub fn request(&self, method: &str, target: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> RawResponse {
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> RawResponse {
         let mut client = self.connect();
         client.request(method, target, headers, body)
     }
@@ -110,7 +123,13 @@ impl Client {
 
     /// Sends a request with `Host` and, when there is a body, `Content-Length`,
     /// then reads the response.
-    pub fn request(&mut self, method: &str, target: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> RawResponse {
+    pub fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> RawResponse {
         let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: test\r\n");
         for (name, value) in headers {
             raw.push_str(&format!("{name}: {value}\r\n"));
@@ -142,7 +161,10 @@ impl Client {
         match self.reader.read(&mut byte) {
             Ok(0) => true,
             Ok(_) => false,
-            Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
         }
     }
 
@@ -185,12 +207,17 @@ impl RawResponse {
 
     /// Whether the response announced that the connection closes.
     pub fn closes(&self) -> bool {
-        self.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        self.header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
     }
 
     /// Checks an RFC 9457 problem body and returns its detail.
     pub fn problem_detail(&self) -> String {
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{self:?}"
+        );
         let problem = self.json();
         assert_eq!(problem["type"], "about:blank");
         assert_eq!(problem["status"], self.status);
@@ -201,23 +228,38 @@ impl RawResponse {
 
 /// Reads a status line, headers and a Content-Length body. Interim 1xx
 /// responses are returned like any other, so a test can see `100 Continue`.
-pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> std::io::Result<RawResponse> {
+pub fn read_response(
+    reader: &mut impl BufRead,
+    head_request: bool,
+) -> std::io::Result<RawResponse> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed before a response"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "closed before a response",
+        ));
     }
     let status_line = line.trim_end_matches("\r\n").to_string();
-    assert!(line.ends_with("\r\n"), "status line must end in CRLF: {line:?}");
+    assert!(
+        line.ends_with("\r\n"),
+        "status line must end in CRLF: {line:?}"
+    );
     let mut parts = status_line.splitn(3, ' ');
     assert_eq!(parts.next(), Some("HTTP/1.1"), "{status_line}");
-    let status: u16 = parts.next().and_then(|s| s.parse().ok()).expect("a status code");
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
     let reason = parts.next().unwrap_or("");
     assert!(!reason.is_empty(), "a reason phrase: {status_line}");
     let mut headers = Vec::new();
     loop {
         line.clear();
         reader.read_line(&mut line)?;
-        assert!(line.ends_with("\r\n"), "header line must end in CRLF: {line:?}");
+        assert!(
+            line.ends_with("\r\n"),
+            "header line must end in CRLF: {line:?}"
+        );
         let trimmed = line.trim_end_matches("\r\n");
         if trimmed.is_empty() {
             break;
