@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::http::Limits;
 use crate::server::ServerOptions;
+use crate::store::Fsync;
 
 /// The environment variable prefix.
 const ENV_PREFIX: &str = "HTTPDB_";
@@ -27,17 +28,8 @@ const THREADS_PER_CORE: usize = 64;
 const MIN_THREADS: usize = 64;
 /// Waiting connections allowed per worker before new ones get 503.
 const PENDING_PER_THREAD: usize = 4;
-
-/// When a write's log record is forced to stable storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fsync {
-    /// Before the write is acknowledged.
-    Always,
-    /// Once a second, in the background.
-    EverySec,
-    /// When the operating system decides.
-    Never,
-}
+/// The largest `--max-body`: a value must fit in one log record.
+const MAX_BODY_LIMIT: u64 = 1 << 30;
 
 /// Where the data lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,7 +266,13 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
     };
     let defaults = Limits::default();
     let limits = Limits {
-        max_body: optional(lookup("max-body"), size)?.unwrap_or(defaults.max_body),
+        max_body: match optional(lookup("max-body"), size)? {
+            Some(bytes) if bytes > MAX_BODY_LIMIT => {
+                return Err(format!("--max-body can be at most 1GiB, got {bytes} bytes"));
+            }
+            Some(bytes) => bytes,
+            None => defaults.max_body,
+        },
         max_header_bytes: match optional(lookup("max-header-bytes"), size)? {
             Some(bytes) => {
                 usize::try_from(bytes).map_err(|_| "--max-header-bytes is too large".to_string())?
@@ -464,6 +462,7 @@ mod tests {
             (&["stray"], &[], "stray"),
             (&["--fsync", "sometimes"], &[], "--fsync"),
             (&["--max-body", "12XB"], &[], "--max-body"),
+            (&["--max-body", "2GiB"], &[], "--max-body"),
             (&["--read-timeout", "-1"], &[], "--read-timeout"),
             (&["--addr", "nowhere"], &[], "--addr"),
             (&["--token="], &[], "--token"),

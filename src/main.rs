@@ -1,9 +1,9 @@
 //! The `httpdb` binary: reads the command line, opens the store, and runs
 //! the server until the process is stopped.
 //!
-//! Every acknowledged write is already in the store (and, with a data
-//! directory, in its log) when its response leaves, so stopping the process
-//! with Ctrl-C or `kill` loses nothing that was acknowledged.
+//! Every acknowledged write is already in the log when its response leaves
+//! (on stable storage with `--fsync always`), so stopping the process with
+//! Ctrl-C or `kill -9` loses nothing that was acknowledged.
 
 #![forbid(unsafe_code)]
 
@@ -15,7 +15,7 @@ use httpdb::api::Api;
 use httpdb::config::{self, Command, Config, Storage};
 use httpdb::server::Server;
 use httpdb::stats::ServerStats;
-use httpdb::store::Store;
+use httpdb::store::{Store, StoreOptions};
 
 fn main() -> ExitCode {
     let args = std::env::args().skip(1);
@@ -38,13 +38,36 @@ fn main() -> ExitCode {
 }
 
 fn run(config: Config) -> ExitCode {
-    if let Storage::Directory { dir, .. } = &config.storage {
-        eprintln!(
-            "httpdb: note: the durable log is not built yet; {} is not used and data lives in memory",
-            dir.display()
-        );
-    }
-    let store = Arc::new(Store::in_memory());
+    let store = match &config.storage {
+        Storage::InMemory => Arc::new(Store::in_memory()),
+        Storage::Directory { dir, fsync, repair } => {
+            let options = StoreOptions {
+                fsync: *fsync,
+                repair: *repair,
+                ..StoreOptions::default()
+            };
+            match Store::open(dir, options) {
+                Ok((store, report)) => {
+                    for warning in &report.warnings {
+                        eprintln!("httpdb: warning: {warning}");
+                    }
+                    eprintln!(
+                        "httpdb: opened {}: replayed {} records ({} bytes) in {} ms; fsync {}",
+                        dir.display(),
+                        report.records,
+                        report.bytes,
+                        report.elapsed.as_millis(),
+                        fsync.as_str()
+                    );
+                    store
+                }
+                Err(error) => {
+                    eprintln!("httpdb: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let stats = Arc::new(ServerStats::new(config.server.threads));
     let api = Api::new(store, Arc::clone(&stats), config.token.clone());
     let server = match Server::bind(&config.addr, config.server.clone(), api, stats) {

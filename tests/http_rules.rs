@@ -29,7 +29,7 @@ fn snapshot(server: &TestServer) -> Snapshot {
         .into_iter()
         .map(|(key, entry)| {
             (
-                key,
+                key.to_string(),
                 entry.value.to_vec(),
                 entry.content_type.to_string(),
                 entry.revision,

@@ -237,7 +237,10 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
     for client in &mut clients {
         let response = client.request("GET", "/ok", &[], None);
         assert_eq!(response.text(), "fine");
-        assert!(!response.closes(), "all {WORKERS} connections are served at once");
+        assert!(
+            !response.closes(),
+            "all {WORKERS} connections are served at once"
+        );
     }
     assert_eq!(stats.snapshot().busy, WORKERS);
     drop(clients);

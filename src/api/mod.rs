@@ -25,7 +25,7 @@ use crate::http::{
     Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
 };
 use crate::stats::ServerStats;
-use crate::store::{Deleted, Store, WriteError};
+use crate::store::{Deleted, Store, StoreStats, WriteError};
 
 use conditional::{Outcome, Preconditions, etag};
 
@@ -207,7 +207,7 @@ impl Api {
                 .with_header("Location", head.path().to_owned())
                 .with_header("ETag", etag(written.revision)),
             Ok(written) => Response::new(Status::OK).with_header("ETag", etag(written.revision)),
-            Err(WriteError::ConditionFailed { current }) => precondition_failed(key, current),
+            Err(error) => write_failed(key, error),
         }
     }
 
@@ -219,7 +219,7 @@ impl Api {
         match result {
             Ok(Deleted::Existed { .. }) => Response::new(Status::NO_CONTENT),
             Ok(Deleted::Absent) => not_found(key),
-            Err(WriteError::ConditionFailed { current }) => precondition_failed(key, current),
+            Err(error) => write_failed(key, error),
         }
     }
 
@@ -243,6 +243,18 @@ impl Api {
     fn stats(&self) -> Response {
         let server = self.stats.snapshot();
         let store = self.store.stats();
+        let log_stats = |store: &StoreStats| match &store.log {
+            None => serde_json::Value::Null,
+            Some(log) => serde_json::json!({
+                "path": log.path.display().to_string(),
+                "fsync": log.fsync.as_str(),
+                "bytes": log.bytes,
+                "live_bytes": store.live_log_bytes,
+                "compactions": log.compactions,
+                "last_sync": log.last_sync.map(httpdate::fmt_http_date),
+                "failed": log.failed,
+            }),
+        };
         let [r1, r2, r3, r4, r5] = server.responses;
         Response::json(
             Status::OK,
@@ -263,7 +275,7 @@ impl Api {
                     "queued": server.queued,
                 },
                 "requests": { "1xx": r1, "2xx": r2, "3xx": r3, "4xx": r4, "5xx": r5 },
-                "log": { "bytes": serde_json::Value::Null },
+                "log": log_stats(&store),
                 "access_log_dropped": server.access_log_dropped,
             }),
         )
@@ -326,6 +338,23 @@ impl Handler for Api {
 
 fn not_found(key: &str) -> Response {
     Response::problem(Status::NOT_FOUND, format!("key '{key}' not found"))
+}
+
+/// The answer to a write the store refused or could not make durable.
+fn write_failed(key: &str, error: WriteError) -> Response {
+    match error {
+        WriteError::ConditionFailed { current } => precondition_failed(key, current),
+        WriteError::TooLarge => Response::problem(
+            Status::CONTENT_TOO_LARGE,
+            format!("key '{key}' and its value are too large for one log record"),
+        ),
+        WriteError::Storage(reason) => Response::problem(
+            Status::SERVICE_UNAVAILABLE,
+            format!(
+                "the write was not stored: {reason}; writes are refused until the server restarts"
+            ),
+        ),
+    }
 }
 
 fn precondition_failed(key: &str, current: Option<u64>) -> Response {

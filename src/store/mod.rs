@@ -1,24 +1,58 @@
-//! The key-value store: an ordered map behind one `Mutex`.
+//! The key-value store: an ordered map behind one `Mutex`, and optionally
+//! the append-only log that makes it durable.
 //!
 //! Every entry has a value, the content type it was stored with, a revision
 //! and a modification time. Revisions come from one store-wide counter that
-//! only grows, so a revision names one version of one key for the life of the
-//! store; the API turns it into the entry's ETag.
+//! only grows, across restarts too, so a revision names one version of one
+//! key for the life of the data; the API turns it into the entry's ETag.
 //!
-//! The lock is held only to look up or change the map. Values are
+//! The lock is held only to look up or change the map and to queue the
+//! change's log record, never across a write or fsync. Values are
 //! `Arc<[u8]>`, so a reader clones a pointer under the lock and copies
-//! nothing; the bytes go out to the socket after the lock is released.
-//! Conditional writes (compare-and-swap) pass their condition in as a
-//! closure that runs under the lock, so no other write can slip in between
+//! nothing. Conditional writes (compare-and-swap) pass their condition in as
+//! a closure that runs under the lock, so no other write can slip in between
 //! the check and the change.
+//!
+//! A write is applied to the map, then waits (outside the lock) until its
+//! record is durable (`log.rs`), and only then returns, so its caller
+//! acknowledges nothing that a crash could lose. A reader may see a change a
+//! moment before it is durable; if the server dies in that moment, the
+//! change was never acknowledged.
+//!
+//! The files, in the data directory:
+//! - `httpdb.log`: the log (`record.rs` has its format);
+//! - `LOCK`: held while a server uses the directory, so a second one is refused;
+//! - `httpdb.log.compact`: a compaction in progress (`compaction.rs`);
+//! - `httpdb.log.damaged-<time>`: the copy `--repair` keeps of a damaged log.
 //!
 //! The store knows nothing of HTTP: keys are strings, conditions are
 //! closures over the current entry.
 
+mod compaction;
+mod crc32;
+mod log;
+mod record;
+mod recovery;
+
 use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub use log::{Fsync, LogStats};
+use log::{Log, Ticket};
+use record::{Change, Record};
+use recovery::{End, ReplayError};
+
+/// The log file's name in the data directory.
+pub const LOG_FILE: &str = "httpdb.log";
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "LOCK";
 
 /// One stored value and what is known about it.
 #[derive(Clone, Debug)]
@@ -47,38 +81,294 @@ pub enum Deleted {
     Absent,
 }
 
-/// Why a write did not happen.
+/// Why a write did not happen, or was not made durable.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteError {
     /// The caller's condition was false; `current` is the key's revision.
     ConditionFailed { current: Option<u64> },
+    /// The key or value is larger than a log record can hold.
+    TooLarge,
+    /// The log could not be written; nothing more can be stored until the
+    /// server restarts. The write was not acknowledged.
+    Storage(String),
 }
 
 /// Totals over the whole store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
     pub keys: usize,
     pub value_bytes: u64,
     pub last_revision: u64,
+    /// Bytes the live entries would take in a freshly compacted log.
+    pub live_log_bytes: u64,
+    /// `None` for an in-memory store.
+    pub log: Option<LogStats>,
 }
 
+/// How a store on disk behaves.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub fsync: Fsync,
+    /// Cut a damaged log at the first bad record (after a backup) instead of
+    /// refusing to start.
+    pub repair: bool,
+    /// Compact when the log is larger than this many bytes ...
+    pub compact_min_bytes: u64,
+    /// ... and more than this many times the bytes of the live entries.
+    pub compact_ratio: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            fsync: Fsync::Always,
+            repair: false,
+            compact_min_bytes: 64 << 20,
+            compact_ratio: 2,
+        }
+    }
+}
+
+/// What opening a data directory found.
+#[derive(Debug)]
+pub struct OpenReport {
+    pub records: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// Warnings worth printing: a torn tail cut off, a repair made.
+    pub warnings: Vec<String>,
+}
+
+/// Why a data directory could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another process holds the directory's lock.
+    Locked {
+        dir: PathBuf,
+    },
+    /// The log is damaged before its end; `--repair` can cut it there.
+    Damaged {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+        records: u64,
+    },
+    /// The log cannot be read at all.
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    Io {
+        action: String,
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Locked { dir } => write!(
+                f,
+                "{} is in use by another httpdb (it holds {})",
+                dir.display(),
+                dir.join(LOCK_FILE).display()
+            ),
+            OpenError::Damaged {
+                path,
+                offset,
+                reason,
+                records,
+            } => write!(
+                f,
+                "{} is damaged at byte {offset}: {reason}; the {records} records before it are intact. \
+                 Start with --repair to keep a copy of the file and cut it at that byte",
+                path.display()
+            ),
+            OpenError::Unreadable { path, reason } => {
+                write!(f, "{} cannot be used: {reason}", path.display())
+            }
+            OpenError::Io { action, error } => write!(f, "{action}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
 /// The store. Share it between threads with an `Arc`.
-#[derive(Debug, Default)]
 pub struct Store {
     state: Mutex<State>,
+    disk: Option<Disk>,
+    /// The `Arc` this store lives in, for starting a background compaction.
+    myself: Weak<Store>,
+}
+
+/// What a store on disk has besides the map.
+struct Disk {
+    log: Log,
+    options: StoreOptions,
+    /// Held for the life of the store: the directory's lock.
+    _lock: File,
+    /// A compaction is running.
+    compacting: AtomicBool,
+    /// After a failed compaction, the log size at which to try again.
+    retry_compaction_at: AtomicU64,
+    /// Serialises compactions started by a trigger and by [`Store::compact`].
+    compaction_turn: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    entries: BTreeMap<String, Entry>,
+    entries: BTreeMap<Arc<str>, Entry>,
     last_revision: u64,
     value_bytes: u64,
+    live_log_bytes: u64,
+}
+
+impl State {
+    /// Adds or replaces an entry, keeping the totals.
+    fn insert(&mut self, key: Arc<str>, entry: Entry) -> Option<Entry> {
+        let key_len = key.len();
+        self.count(key_len, &entry, true);
+        let previous = self.entries.insert(key, entry);
+        if let Some(previous) = &previous {
+            self.count(key_len, previous, false);
+        }
+        previous
+    }
+
+    /// Removes an entry, keeping the totals.
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let removed = self.entries.remove(key)?;
+        self.count(key.len(), &removed, false);
+        Some(removed)
+    }
+
+    fn count(&mut self, key_len: usize, entry: &Entry, added: bool) {
+        let value = entry.value.len() as u64;
+        let record = record::put_len(key_len, entry.content_type.len(), entry.value.len()) as u64;
+        if added {
+            self.value_bytes += value;
+            self.live_log_bytes += record;
+        } else {
+            self.value_bytes -= value;
+            self.live_log_bytes -= record;
+        }
+    }
 }
 
 impl Store {
     /// An empty store that keeps nothing on disk.
     pub fn in_memory() -> Store {
-        Store::default()
+        Store {
+            state: Mutex::default(),
+            disk: None,
+            myself: Weak::new(),
+        }
+    }
+
+    /// Opens (creating if needed) the store in `dir`: takes the directory's
+    /// lock, replays the log, and appends to it from then on.
+    pub fn open(dir: &Path, options: StoreOptions) -> Result<(Arc<Store>, OpenReport), OpenError> {
+        let started = Instant::now();
+        let io_error = |action: String| move |error| OpenError::Io { action, error };
+        fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
+        let lock = lock_directory(dir)?;
+        let path = dir.join(LOG_FILE);
+        // A compaction that was interrupted left its new file unfinished; the
+        // log itself was never touched, so the partial file is dropped.
+        let _ = fs::remove_file(dir.join(compaction::TEMP_FILE));
+        if !path.exists() {
+            create_log(dir, &path, 0)
+                .map_err(io_error(format!("cannot create {}", path.display())))?;
+        }
+
+        let replayed = recovery::replay(&path).map_err(|error| match error {
+            ReplayError::Io(error) => OpenError::Io {
+                action: format!("cannot read {}", path.display()),
+                error,
+            },
+            ReplayError::BadHeader(reason) => OpenError::Unreadable {
+                path: path.clone(),
+                reason,
+            },
+        })?;
+        let mut warnings = Vec::new();
+        match &replayed.end {
+            End::Clean => {}
+            End::Torn { bytes } => warnings.push(format!(
+                "cut off a torn record at the end of {} (byte {}, {bytes} bytes): a write interrupted by a crash",
+                path.display(),
+                replayed.good_len
+            )),
+            End::Damaged { reason } if options.repair => {
+                let backup = dir.join(format!(
+                    "{LOG_FILE}.damaged-{}",
+                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+                ));
+                fs::copy(&path, &backup)
+                    .and_then(|_| File::open(&backup)?.sync_all())
+                    .map_err(io_error(format!("cannot back up {} to {}", path.display(), backup.display())))?;
+                warnings.push(format!(
+                    "repaired {}: {reason} at byte {}; kept the {} records before it, and the whole damaged file as {}",
+                    path.display(),
+                    replayed.good_len,
+                    replayed.records,
+                    backup.display()
+                ));
+            }
+            End::Damaged { reason } => {
+                return Err(OpenError::Damaged {
+                    path,
+                    offset: replayed.good_len,
+                    reason: reason.clone(),
+                    records: replayed.records,
+                });
+            }
+        }
+
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io_error(format!("cannot open {}", path.display())))?;
+        if replayed.end != End::Clean {
+            // New records must follow the last good one, not the garbage.
+            file.set_len(replayed.good_len)
+                .and_then(|()| file.sync_all())
+                .map_err(io_error(format!(
+                    "cannot cut {} at byte {}",
+                    path.display(),
+                    replayed.good_len
+                )))?;
+        }
+        let log = Log::new(dir, &path, file, replayed.good_len, options.fsync)
+            .map_err(io_error("cannot start the log".into()))?;
+
+        let mut state = State {
+            last_revision: replayed.last_revision,
+            ..State::default()
+        };
+        for (key, entry) in replayed.entries {
+            state.insert(key, entry);
+        }
+        let report = OpenReport {
+            records: replayed.records,
+            bytes: replayed.good_len,
+            elapsed: started.elapsed(),
+            warnings,
+        };
+        let store = Arc::new_cyclic(|myself| Store {
+            state: Mutex::new(state),
+            disk: Some(Disk {
+                log,
+                options,
+                _lock: lock,
+                compacting: AtomicBool::new(false),
+                retry_compaction_at: AtomicU64::new(0),
+                compaction_turn: Mutex::new(()),
+            }),
+            myself: myself.clone(),
+        });
+        Ok((store, report))
     }
 
     /// The entry under `key`, if any.
@@ -87,7 +377,7 @@ impl Store {
     }
 
     /// Stores `value` under `key` if `condition` holds for the current entry
-    /// (`None` when the key is absent).
+    /// (`None` when the key is absent). Returns once the change is durable.
     pub fn put(
         &self,
         key: &str,
@@ -98,30 +388,38 @@ impl Store {
         // Build the shared value before taking the lock: it copies the bytes.
         let value: Arc<[u8]> = value.into();
         let content_type: Arc<str> = content_type.into();
-        let mut state = self.lock();
-        let current = state.entries.get(key);
-        if !condition(current) {
-            return Err(WriteError::ConditionFailed {
-                current: current.map(|entry| entry.revision),
-            });
-        }
-        state.last_revision += 1;
-        let revision = state.last_revision;
-        state.value_bytes += value.len() as u64;
-        let entry = Entry {
-            value,
-            content_type,
-            revision,
-            modified: SystemTime::now(),
+        let key: Arc<str> = key.into();
+        let (written, ticket) = {
+            let mut state = self.lock();
+            let current = state.entries.get(&key);
+            if !condition(current) {
+                return Err(WriteError::ConditionFailed {
+                    current: current.map(|entry| entry.revision),
+                });
+            }
+            let entry = Entry {
+                value,
+                content_type,
+                revision: state.last_revision + 1,
+                modified: now_to_the_millisecond(),
+            };
+            let record = Record {
+                revision: entry.revision,
+                modified: entry.modified,
+                key: Arc::clone(&key),
+                change: Change::Put {
+                    content_type: Arc::clone(&entry.content_type),
+                    value: Arc::clone(&entry.value),
+                },
+            };
+            let ticket = self.queue_record(&state, record)?;
+            state.last_revision += 1;
+            let revision = entry.revision;
+            let created = state.insert(key, entry).is_none();
+            (Written { created, revision }, ticket)
         };
-        let previous = state.entries.insert(key.to_owned(), entry);
-        if let Some(previous) = &previous {
-            state.value_bytes -= previous.value.len() as u64;
-        }
-        Ok(Written {
-            created: previous.is_none(),
-            revision,
-        })
+        self.wait_durable(ticket)?;
+        Ok(written)
     }
 
     /// Removes `key` if it exists and `condition` holds for it. The condition
@@ -131,30 +429,75 @@ impl Store {
         key: &str,
         condition: impl FnOnce(&Entry) -> bool,
     ) -> Result<Deleted, WriteError> {
-        let mut state = self.lock();
-        let Some(current) = state.entries.get(key) else {
-            return Ok(Deleted::Absent);
+        let (deleted, ticket) = {
+            let mut state = self.lock();
+            let Some(current) = state.entries.get(key) else {
+                return Ok(Deleted::Absent);
+            };
+            if !condition(current) {
+                return Err(WriteError::ConditionFailed {
+                    current: Some(current.revision),
+                });
+            }
+            let revision = state.last_revision + 1;
+            let record = Record {
+                revision,
+                modified: now_to_the_millisecond(),
+                key: key.into(),
+                change: Change::Delete,
+            };
+            let ticket = self.queue_record(&state, record)?;
+            state.last_revision = revision;
+            state.remove(key);
+            (Deleted::Existed { revision }, ticket)
         };
-        if !condition(current) {
-            return Err(WriteError::ConditionFailed {
-                current: Some(current.revision),
-            });
+        self.wait_durable(ticket)?;
+        Ok(deleted)
+    }
+
+    /// Queues the record of a change about to be applied; starts a
+    /// compaction if the log has outgrown the live data.
+    fn queue_record(&self, state: &State, record: Record) -> Result<Option<Ticket>, WriteError> {
+        let Some(disk) = &self.disk else {
+            return Ok(None);
+        };
+        if record.key.len() > usize::from(u16::MAX)
+            || record.encoded_len() as u64 > u64::from(record::MAX_PAYLOAD)
+        {
+            return Err(WriteError::TooLarge);
         }
-        state.last_revision += 1;
-        let revision = state.last_revision;
-        if let Some(removed) = state.entries.remove(key) {
-            state.value_bytes -= removed.value.len() as u64;
+        let (ticket, log_bytes) = disk
+            .log
+            .queue(record)
+            .map_err(|failed| WriteError::Storage(failed.0))?;
+        let options = &disk.options;
+        if log_bytes > options.compact_min_bytes
+            && log_bytes > options.compact_ratio.saturating_mul(state.live_log_bytes)
+            && log_bytes > disk.retry_compaction_at.load(Ordering::Relaxed)
+            && !disk.compacting.swap(true, Ordering::AcqRel)
+        {
+            compaction::start_in_background(self);
         }
-        Ok(Deleted::Existed { revision })
+        Ok(Some(ticket))
+    }
+
+    fn wait_durable(&self, ticket: Option<Ticket>) -> Result<(), WriteError> {
+        match (&self.disk, ticket) {
+            (Some(disk), Some(ticket)) => disk
+                .log
+                .wait(ticket)
+                .map_err(|failed| WriteError::Storage(failed.0)),
+            _ => Ok(()),
+        }
     }
 
     /// A copy of every entry in key order. Values are shared, not copied.
-    pub fn entries(&self) -> Vec<(String, Entry)> {
+    pub fn entries(&self) -> Vec<(Arc<str>, Entry)> {
         let state = self.lock();
         state
             .entries
             .iter()
-            .map(|(key, entry)| (key.clone(), entry.clone()))
+            .map(|(key, entry)| (Arc::clone(key), entry.clone()))
             .collect()
     }
 
@@ -172,17 +515,33 @@ impl Store {
             .map(|(key, _)| key)
             .take_while(|key| key.starts_with(prefix))
             .take(limit)
-            .cloned()
+            .map(|key| key.to_string())
             .collect()
     }
 
     pub fn stats(&self) -> StoreStats {
-        let state = self.lock();
+        let (keys, value_bytes, last_revision, live_log_bytes) = {
+            let state = self.lock();
+            (
+                state.entries.len(),
+                state.value_bytes,
+                state.last_revision,
+                state.live_log_bytes,
+            )
+        };
         StoreStats {
-            keys: state.entries.len(),
-            value_bytes: state.value_bytes,
-            last_revision: state.last_revision,
+            keys,
+            value_bytes,
+            last_revision,
+            live_log_bytes,
+            log: self.disk.as_ref().map(|disk| disk.log.stats()),
         }
+    }
+
+    /// Rewrites the log from the live entries now, whatever its size.
+    /// Reads and writes go on meanwhile. Does nothing in memory.
+    pub fn compact(&self) -> io::Result<()> {
+        compaction::run(self)
     }
 
     /// Takes the lock. Nothing done under it can panic halfway through a
@@ -193,90 +552,49 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn put(store: &Store, key: &str, value: &str) -> Written {
-        store
-            .put(key, "text/plain", value.as_bytes().to_vec(), |_| true)
-            .unwrap()
-    }
-
-    #[test]
-    fn put_get_replace_delete() {
-        let store = Store::in_memory();
-        assert_eq!(
-            put(&store, "/a", "one"),
-            Written {
-                created: true,
-                revision: 1
-            }
-        );
-        assert_eq!(
-            put(&store, "/a", "two!"),
-            Written {
-                created: false,
-                revision: 2
-            }
-        );
-        let entry = store.get("/a").unwrap();
-        assert_eq!(&*entry.value, b"two!");
-        assert_eq!(&*entry.content_type, "text/plain");
-        assert_eq!(entry.revision, 2);
-        assert_eq!(
-            store.stats(),
-            StoreStats {
-                keys: 1,
-                value_bytes: 4,
-                last_revision: 2
-            }
-        );
-        assert_eq!(
-            store.delete("/a", |_| true),
-            Ok(Deleted::Existed { revision: 3 })
-        );
-        assert_eq!(store.delete("/a", |_| true), Ok(Deleted::Absent));
-        assert!(store.get("/a").is_none());
-        assert_eq!(
-            store.stats(),
-            StoreStats {
-                keys: 0,
-                value_bytes: 0,
-                last_revision: 3
-            }
-        );
-    }
-
-    #[test]
-    fn conditions_run_against_the_current_entry() {
-        let store = Store::in_memory();
-        let create_only = |current: Option<&Entry>| current.is_none();
-        assert!(store.put("/k", "t", b"1".to_vec(), create_only).is_ok());
-        assert_eq!(
-            store.put("/k", "t", b"2".to_vec(), create_only),
-            Err(WriteError::ConditionFailed { current: Some(1) })
-        );
-        assert_eq!(
-            store.delete("/k", |entry| entry.revision == 7),
-            Err(WriteError::ConditionFailed { current: Some(1) })
-        );
-        assert_eq!(&*store.get("/k").unwrap().value, b"1");
-    }
-
-    #[test]
-    fn key_pages() {
-        let store = Store::in_memory();
-        for key in ["/a", "/b/1", "/b/2", "/b/3", "/c"] {
-            put(&store, key, "x");
-        }
-        assert_eq!(store.keys("/b/", None, 2), vec!["/b/1", "/b/2"]);
-        assert_eq!(store.keys("/b/", Some("/b/2"), 2), vec!["/b/3"]);
-        assert_eq!(store.keys("", Some("/b/3"), 10), vec!["/c"]);
-        assert_eq!(
-            store.keys("/b/", Some("/a"), 10),
-            vec!["/b/1", "/b/2", "/b/3"]
-        );
-        assert_eq!(store.keys("/z", None, 10), Vec::<String>::new());
-    }
+/// Times are kept to the millisecond, as the log records them, so an entry
+/// reads the same before and after a restart.
+fn now_to_the_millisecond() -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(record::millis_since_epoch(SystemTime::now()))
 }
+
+/// Takes `dir/LOCK` for this process, or says who has it.
+fn lock_directory(dir: &Path) -> Result<File, OpenError> {
+    let path = dir.join(LOCK_FILE);
+    let io_error = |error| OpenError::Io {
+        action: format!("cannot open {}", path.display()),
+        error,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(OpenError::Locked {
+                dir: dir.to_owned(),
+            });
+        }
+        Err(TryLockError::Error(error)) => return Err(io_error(error)),
+    }
+    // For people: which process holds it.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()));
+    Ok(file)
+}
+
+/// Creates an empty log at `path` and makes it durable.
+fn create_log(dir: &Path, path: &Path, base_revision: u64) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(&record::encode_file_header(base_revision))?;
+    file.sync_all()?;
+    log::sync_directory(dir)
+}
+
+#[cfg(test)]
+mod tests;

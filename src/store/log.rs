@@ -1,0 +1,430 @@
+//! The append-only log, and group commit.
+//!
+//! Every change is a record appended to one file (format: `record.rs`). A
+//! write is acknowledged only once its record has reached the OS
+//! (`--fsync never`, `everysec`) or stable storage (`--fsync always`).
+//!
+//! # Group commit
+//!
+//! An fsync takes about as long for one record as for a hundred, so writers
+//! share them. A writer queues its record (under the store's lock, which
+//! keeps records in revision order) and then waits for it here:
+//!
+//! ```text
+//!   writer A: queue r1 ─ wait ─ [leader: write r1, fsync] ─────────────────── done
+//!   writer B:    queue r2 ─ wait ─────────────────── [leader: write r2 r3, fsync] done
+//!   writer C:       queue r3 ─ wait ──────────────────────────────────────────── done
+//! ```
+//!
+//! If nobody is writing, the waiter becomes the leader: it takes everything
+//! queued so far, writes it with one `write`, syncs once, and wakes the
+//! others, whose records may now be done. Records queued while a leader was
+//! busy go out together in the next batch. No lock is held during the write
+//! or the fsync, so writers keep queueing and readers keep reading.
+//!
+//! With `everysec`, a background thread syncs once a second; with `never`,
+//! the OS decides. A failed write or sync stops the log: acknowledged writes
+//! are safe, and every later write is refused until the server restarts
+//! (retrying an fsync that failed can report success for data that was lost).
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::mem;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, SystemTime};
+
+use super::record::Record;
+
+/// When a write's record is forced to stable storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before the write is acknowledged (group commit).
+    Always,
+    /// Once a second, by a background thread.
+    EverySec,
+    /// Whenever the operating system decides.
+    Never,
+}
+
+impl Fsync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::EverySec => "everysec",
+            Fsync::Never => "never",
+        }
+    }
+}
+
+/// The log stopped after a failed write or sync; the text says why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFailed(pub String);
+
+/// Figures about the log, for `/_stats`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogStats {
+    pub path: PathBuf,
+    pub fsync: Fsync,
+    /// Bytes in the file, header included.
+    pub bytes: u64,
+    pub compactions: u64,
+    pub last_sync: Option<SystemTime>,
+    pub failed: Option<String>,
+}
+
+pub struct Log {
+    dir: PathBuf,
+    path: PathBuf,
+    fsync: Fsync,
+    shared: Arc<Shared>,
+    syncer: Option<Syncer>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled whenever a batch is written or a compaction switches files.
+    changed: Condvar,
+}
+
+struct State {
+    file: Arc<File>,
+    /// Records waiting for the next batch, in the order they were queued.
+    queue: Vec<Queued>,
+    /// The sequence number the next queued record gets.
+    next_seq: u64,
+    /// Every record with a lower sequence number is in the file.
+    written: u64,
+    /// Every record with a lower sequence number is on stable storage.
+    synced: u64,
+    /// A leader is writing a batch.
+    writing: bool,
+    /// A compaction is replacing the file; no batch may start.
+    switching: bool,
+    failed: Option<String>,
+    file_bytes: u64,
+    queued_bytes: u64,
+    /// While a compaction runs: the records written since its snapshot.
+    compaction: Option<Tail>,
+    compactions: u64,
+    last_sync: Option<SystemTime>,
+    /// The encoding buffer, kept between batches.
+    buffer: Vec<u8>,
+}
+
+struct Queued {
+    seq: u64,
+    record: Record,
+}
+
+struct Tail {
+    from_seq: u64,
+    records: Vec<Record>,
+}
+
+/// A queued record's place in line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+/// The background thread of `--fsync everysec`.
+struct Syncer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The largest encoding buffer kept for the next batch.
+const KEEP_BUFFER: usize = 1 << 20;
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Log {
+    /// Starts appending to `file`, a log of `file_len` valid bytes at `path`.
+    pub fn new(
+        dir: &Path,
+        path: &Path,
+        file: File,
+        file_len: u64,
+        fsync: Fsync,
+    ) -> io::Result<Log> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                file: Arc::new(file),
+                queue: Vec::new(),
+                next_seq: 0,
+                written: 0,
+                synced: 0,
+                writing: false,
+                switching: false,
+                failed: None,
+                file_bytes: file_len,
+                queued_bytes: 0,
+                compaction: None,
+                compactions: 0,
+                last_sync: None,
+                buffer: Vec::new(),
+            }),
+            changed: Condvar::new(),
+        });
+        let syncer = match fsync {
+            Fsync::EverySec => Some(Syncer::start(Arc::clone(&shared), path.to_owned())?),
+            Fsync::Always | Fsync::Never => None,
+        };
+        Ok(Log {
+            dir: dir.to_owned(),
+            path: path.to_owned(),
+            fsync,
+            shared,
+            syncer,
+        })
+    }
+
+    /// Queues a record. Call it under the store's lock, so that records are
+    /// queued in revision order. Returns the ticket to [`Log::wait`] on and
+    /// the size the log will have once everything queued is written.
+    pub fn queue(&self, record: Record) -> Result<(Ticket, u64), LogFailed> {
+        let mut state = self.shared.lock();
+        if let Some(reason) = &state.failed {
+            return Err(LogFailed(reason.clone()));
+        }
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.queued_bytes += record.encoded_len() as u64;
+        state.queue.push(Queued { seq, record });
+        Ok((Ticket(seq), state.file_bytes + state.queued_bytes))
+    }
+
+    /// Returns once the record of `ticket` is as durable as `--fsync` promises.
+    pub fn wait(&self, Ticket(seq): Ticket) -> Result<(), LogFailed> {
+        let mut state = self.shared.lock();
+        loop {
+            let done = match self.fsync {
+                Fsync::Always => state.synced > seq,
+                Fsync::EverySec | Fsync::Never => state.written > seq,
+            };
+            if done {
+                return Ok(());
+            }
+            if let Some(reason) = &state.failed {
+                return Err(LogFailed(reason.clone()));
+            }
+            state = if state.writing || state.switching {
+                self.shared.wait(state)
+            } else {
+                self.write_batch(state)
+            };
+        }
+    }
+
+    /// As the leader: writes every queued record with one `write`, syncs if
+    /// `--fsync always`, and wakes the writers waiting for them.
+    fn write_batch<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        state.writing = true;
+        let batch = mem::take(&mut state.queue);
+        let upto = state.next_seq;
+        let file = Arc::clone(&state.file);
+        let mut buffer = mem::take(&mut state.buffer);
+        drop(state);
+
+        buffer.clear();
+        for queued in &batch {
+            queued.record.encode(&mut buffer);
+        }
+        let mut result = (&*file).write_all(&buffer);
+        if result.is_ok() && self.fsync == Fsync::Always {
+            result = file.sync_data();
+        }
+
+        let mut state = self.shared.lock();
+        state.writing = false;
+        match result {
+            Ok(()) => {
+                state.written = upto;
+                if self.fsync == Fsync::Always {
+                    state.synced = upto;
+                    state.last_sync = Some(SystemTime::now());
+                }
+                state.file_bytes += buffer.len() as u64;
+                state.queued_bytes -= buffer.len() as u64;
+                if let Some(tail) = &mut state.compaction {
+                    let from = tail.from_seq;
+                    tail.records.extend(
+                        batch
+                            .into_iter()
+                            .filter(|q| q.seq >= from)
+                            .map(|q| q.record),
+                    );
+                }
+            }
+            Err(error) => {
+                state.failed = Some(format!("writing {} failed: {error}", self.path.display()));
+            }
+        }
+        if buffer.capacity() <= KEEP_BUFFER {
+            state.buffer = buffer;
+        }
+        self.shared.changed.notify_all();
+        state
+    }
+
+    /// Marks the start of a compaction: from now on, written records are
+    /// also kept for the new file. Call it under the store's lock, at the
+    /// moment the snapshot is taken.
+    pub fn begin_compaction(&self) {
+        let mut state = self.shared.lock();
+        let from_seq = state.next_seq;
+        state.compaction = Some(Tail {
+            from_seq,
+            records: Vec::new(),
+        });
+    }
+
+    /// Gives up a compaction begun with [`Log::begin_compaction`].
+    pub fn abort_compaction(&self) {
+        self.shared.lock().compaction = None;
+    }
+
+    /// Ends a compaction: appends to `new_file` (which holds the snapshot,
+    /// opened in append mode at `new_path`) the records written since the
+    /// snapshot, syncs it, renames it over the log, syncs the directory, and
+    /// appends to it from then on. Writers wait only for this last step.
+    pub fn finish_compaction(&self, mut new_file: File, new_path: &Path) -> io::Result<u64> {
+        let tail = {
+            let mut state = self.shared.lock();
+            while state.writing {
+                state = self.shared.wait(state);
+            }
+            state.switching = true;
+            state
+                .compaction
+                .take()
+                .map(|tail| tail.records)
+                .unwrap_or_default()
+        };
+        let result = (|| {
+            let mut buffer = Vec::new();
+            for record in &tail {
+                record.encode(&mut buffer);
+            }
+            new_file.write_all(&buffer)?;
+            new_file.sync_all()?;
+            fs::rename(new_path, &self.path)?;
+            sync_directory(&self.dir)?;
+            new_file.metadata().map(|metadata| metadata.len())
+        })();
+
+        let mut state = self.shared.lock();
+        state.switching = false;
+        if let Ok(len) = result {
+            state.file = Arc::new(new_file);
+            state.file_bytes = len;
+            // The new file was synced whole, so everything written is durable.
+            state.synced = state.written;
+            state.last_sync = Some(SystemTime::now());
+            state.compactions += 1;
+        }
+        self.shared.changed.notify_all();
+        result
+    }
+
+    pub fn stats(&self) -> LogStats {
+        let state = self.shared.lock();
+        LogStats {
+            path: self.path.clone(),
+            fsync: self.fsync,
+            bytes: state.file_bytes,
+            compactions: state.compactions,
+            last_sync: state.last_sync,
+            failed: state.failed.clone(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Log {
+    /// Stops the syncer and syncs what was written, so that a clean shutdown
+    /// keeps everything in every mode.
+    fn drop(&mut self) {
+        if let Some(mut syncer) = self.syncer.take() {
+            syncer.stop();
+        }
+        sync_written(&self.shared, &self.path);
+    }
+}
+
+impl Syncer {
+    fn start(shared: Arc<Shared>, path: PathBuf) -> io::Result<Syncer> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let thread = thread::Builder::new()
+            .name("httpdb-fsync".into())
+            .spawn(move || {
+                let (stopped, wake) = &*signal;
+                let mut guard = stopped.lock().unwrap_or_else(PoisonError::into_inner);
+                loop {
+                    guard = match wake.wait_timeout_while(guard, Duration::from_secs(1), |s| !*s) {
+                        Ok((guard, _)) => guard,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    };
+                    if *guard {
+                        return;
+                    }
+                    sync_written(&shared, &path);
+                }
+            })?;
+        Ok(Syncer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn stop(&mut self) {
+        let (stopped, wake) = &*self.stop;
+        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Syncs the file if anything written is not yet synced.
+fn sync_written(shared: &Shared, path: &Path) {
+    let (file, target) = {
+        let state = shared.lock();
+        if state.written == state.synced || state.failed.is_some() {
+            return;
+        }
+        (Arc::clone(&state.file), state.written)
+    };
+    let result = file.sync_data();
+    let mut state = shared.lock();
+    match result {
+        Ok(()) => {
+            state.synced = state.synced.max(target);
+            state.last_sync = Some(SystemTime::now());
+        }
+        Err(error) => {
+            state.failed = Some(format!("syncing {} failed: {error}", path.display()));
+        }
+    }
+}
+
+/// Makes a rename or a new file in `dir` durable: the directory entry is
+/// data too (POSIX leaves it to fsync on the directory).
+pub fn sync_directory(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

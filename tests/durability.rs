@@ -1,0 +1,524 @@
+//! Durability, tested the only honest way: run the real binary, write to it
+//! from many connections, `kill -9` it, start it again on the same data
+//! directory, and check that every acknowledged write is there, with its
+//! last acknowledged value, and that nothing else appeared.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A scratch data directory, removed at the end.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new(name: &str) -> DataDir {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "httpdb-durability-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        DataDir(path)
+    }
+
+    fn log(&self) -> PathBuf {
+        self.0.join("httpdb.log")
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The real `httpdb` process.
+struct Server {
+    child: Child,
+    addr: String,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+            .args(["--addr", "127.0.0.1:0", "--quiet", "--threads", "16"])
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start httpdb");
+        let mut child_stderr = child.stderr.take().expect("stderr");
+        let stderr = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = child_stderr.read_to_string(&mut text);
+            text
+        });
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read the first line");
+        let addr = first
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        Server {
+            child,
+            addr,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// `kill -9`: no chance to flush or sync anything. Returns what the
+    /// process wrote to stderr.
+    fn kill_9(mut self) -> String {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+        self.stderr
+            .take()
+            .map(|reader| reader.join().expect("stderr reader"))
+            .unwrap_or_default()
+    }
+
+    fn get(&self, key: &str) -> (u16, Vec<u8>, Option<String>) {
+        let mut connection = Connection::open(&self.addr).expect("connect");
+        let response = connection.send("GET", key, None, &[]).expect("GET");
+        (response.status, response.body, response.etag)
+    }
+
+    fn send(&self, method: &str, key: &str, body: Option<&[u8]>) -> Response {
+        let mut connection = Connection::open(&self.addr).expect("connect");
+        connection.send(method, key, body, &[]).expect("request")
+    }
+
+    /// Every key and value, from `/_all`.
+    fn all(&self) -> BTreeMap<String, String> {
+        let (status, body, _) = self.get("/_all");
+        assert_eq!(status, 200);
+        let all: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        all.as_object()
+            .expect("an object")
+            .iter()
+            .map(|(key, entry)| {
+                (
+                    key.clone(),
+                    entry["value"].as_str().expect("text").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Response {
+    status: u16,
+    body: Vec<u8>,
+    etag: Option<String>,
+    closes: bool,
+}
+
+/// A minimal keep-alive HTTP/1.1 client; any I/O error means the server is gone.
+struct Connection {
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    fn open(addr: &str) -> std::io::Result<Connection> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(PATIENCE))?;
+        Ok(Connection {
+            reader: BufReader::new(stream),
+        })
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        key: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<Response> {
+        let mut request = format!("{method} {key} HTTP/1.1\r\nHost: t\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if let Some(body) = body {
+            request.push_str(&format!(
+                "Content-Type: text/plain\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        request.push_str("\r\n");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body.unwrap_or_default());
+        self.reader.get_mut().write_all(&bytes)?;
+
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(std::io::ErrorKind::InvalidData)?;
+        let mut length = 0;
+        let mut etag = None;
+        let mut closes = false;
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line
+                .split_once(": ")
+                .ok_or(std::io::ErrorKind::InvalidData)?;
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => {
+                    length = value.parse().map_err(|_| std::io::ErrorKind::InvalidData)?
+                }
+                "etag" => etag = Some(value.to_string()),
+                "connection" => closes = value.eq_ignore_ascii_case("close"),
+                _ => {}
+            }
+        }
+        let mut body = vec![
+            0;
+            if method == "HEAD" || status == 204 || status == 304 {
+                0
+            } else {
+                length
+            }
+        ];
+        self.reader.read_exact(&mut body)?;
+        Ok(Response {
+            status,
+            body,
+            etag,
+            closes,
+        })
+    }
+}
+
+/// What the writers learned: for each key, the last value the server
+/// acknowledged, and the value of a write whose answer never came.
+#[derive(Default)]
+struct Ledger {
+    acknowledged: HashMap<String, String>,
+    in_flight: HashMap<String, String>,
+}
+
+/// Runs `writers` threads writing (and sometimes deleting) their own keys
+/// until `stop` is set or the server goes away. Returns the ledger once all
+/// have stopped. `progress` counts acknowledged writes.
+fn write_until_stopped(
+    addr: &str,
+    writers: usize,
+    stop: &AtomicBool,
+    progress: &(Mutex<usize>, Condvar),
+) -> Ledger {
+    let ledger = Mutex::new(Ledger::default());
+    thread::scope(|scope| {
+        for writer in 0..writers {
+            let ledger = &ledger;
+            scope.spawn(move || {
+                let mut connection = None;
+                // Bounded: a few thousand writes each at most.
+                for i in 0..5_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let key = format!("/w{writer}/{}", i % 13);
+                    let value = format!("{writer}-{i}");
+                    let conn = match connection.take() {
+                        Some(conn) => conn,
+                        None => match Connection::open(addr) {
+                            Ok(conn) => conn,
+                            Err(_) => return,
+                        },
+                    };
+                    let mut conn: Connection = conn;
+                    ledger
+                        .lock()
+                        .unwrap()
+                        .in_flight
+                        .insert(key.clone(), value.clone());
+                    match conn.send("PUT", &key, Some(value.as_bytes()), &[]) {
+                        Ok(response) if matches!(response.status, 200 | 201) => {
+                            let mut ledger = ledger.lock().unwrap();
+                            ledger.in_flight.remove(&key);
+                            ledger.acknowledged.insert(key, value);
+                            drop(ledger);
+                            let (count, changed) = progress;
+                            *count.lock().unwrap() += 1;
+                            changed.notify_all();
+                            if !response.closes {
+                                connection = Some(conn);
+                            }
+                        }
+                        Ok(response) => panic!("unexpected status {} for {key}", response.status),
+                        // The server was killed with this write in flight.
+                        Err(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    ledger.into_inner().unwrap()
+}
+
+/// Checks a restarted server against what the writers were told.
+fn check_against(server: &Server, ledger: &Ledger) {
+    let stored = server.all();
+    for (key, value) in &ledger.acknowledged {
+        let found = stored
+            .get(key)
+            .unwrap_or_else(|| panic!("acknowledged {key} = {value} is gone"));
+        let newer_in_flight = ledger.in_flight.get(key);
+        assert!(
+            found == value || Some(found) == newer_in_flight,
+            "{key}: acknowledged {value:?}, in flight {newer_in_flight:?}, found {found:?}"
+        );
+    }
+    for (key, value) in &stored {
+        assert!(
+            ledger.acknowledged.contains_key(key) || ledger.in_flight.get(key) == Some(value),
+            "{key} = {value} appeared without being written"
+        );
+    }
+}
+
+fn kill_while_writing(fsync: &str) {
+    let dir = DataDir::new(fsync);
+    let server = Server::start(&dir.0, &["--fsync", fsync]);
+    let addr = server.addr.clone();
+    let stop = AtomicBool::new(false);
+    let progress = (Mutex::new(0usize), Condvar::new());
+    let ledger = thread::scope(|scope| {
+        let writers = scope.spawn(|| write_until_stopped(&addr, 16, &stop, &progress));
+        // Kill once a good number of writes were acknowledged: in the
+        // middle of writing, with many requests in flight.
+        let (count, changed) = &progress;
+        let guard = changed
+            .wait_timeout_while(count.lock().unwrap(), PATIENCE, |count| *count < 400)
+            .unwrap()
+            .0;
+        assert!(*guard >= 400, "only {} writes in {PATIENCE:?}", *guard);
+        drop(guard);
+        server.kill_9();
+        writers.join().expect("writers")
+    });
+    assert!(ledger.acknowledged.len() >= 13, "writes were acknowledged");
+    assert!(
+        !ledger.in_flight.is_empty(),
+        "the kill landed while writes were in flight"
+    );
+
+    let restarted = Server::start(&dir.0, &["--fsync", fsync]);
+    check_against(&restarted, &ledger);
+    let stderr = restarted.kill_9();
+    assert!(stderr.contains("replayed"), "{stderr}");
+}
+
+#[test]
+fn kill_9_while_writing_loses_no_acknowledged_write_with_fsync_always() {
+    kill_while_writing("always");
+}
+
+#[test]
+fn kill_9_while_writing_loses_no_acknowledged_write_with_fsync_everysec() {
+    kill_while_writing("everysec");
+}
+
+#[test]
+fn kill_9_while_writing_loses_no_acknowledged_write_with_fsync_never() {
+    kill_while_writing("never");
+}
+
+#[test]
+fn kill_9_after_writing_keeps_exactly_what_was_acknowledged() {
+    for fsync in ["always", "everysec", "never"] {
+        let dir = DataDir::new("quiet");
+        let server = Server::start(&dir.0, &["--fsync", fsync]);
+        let stop = AtomicBool::new(false);
+        let progress = (Mutex::new(0usize), Condvar::new());
+        let addr = server.addr.clone();
+        // Let the writers work a while, then stop them cleanly: every write
+        // has its answer before the kill.
+        let ledger = thread::scope(|scope| {
+            let writers = scope.spawn(|| write_until_stopped(&addr, 4, &stop, &progress));
+            let (count, changed) = &progress;
+            drop(
+                changed
+                    .wait_timeout_while(count.lock().unwrap(), PATIENCE, |c| *c < 200)
+                    .unwrap(),
+            );
+            stop.store(true, Ordering::Relaxed);
+            writers.join().expect("writers")
+        });
+        assert!(
+            ledger.in_flight.is_empty(),
+            "{fsync}: every write was answered"
+        );
+        server.kill_9();
+        let restarted = Server::start(&dir.0, &["--fsync", fsync]);
+        let stored = restarted.all();
+        let expected: BTreeMap<String, String> = ledger.acknowledged.into_iter().collect();
+        assert_eq!(stored, expected, "{fsync}");
+    }
+}
+
+#[test]
+fn deletes_survive_and_etags_keep_growing_across_kill_9() {
+    let dir = DataDir::new("deletes");
+    let server = Server::start(&dir.0, &[]);
+    for key in ["/a", "/b", "/c"] {
+        assert_eq!(server.send("PUT", key, Some(b"v")).status, 201);
+    }
+    assert_eq!(server.send("DELETE", "/b", None).status, 204);
+    let last_etag = server.send("PUT", "/a", Some(b"w")).etag.expect("an ETag");
+    server.kill_9();
+
+    let server = Server::start(&dir.0, &[]);
+    assert_eq!(server.get("/b").0, 404, "a delete survives the restart");
+    assert_eq!(server.get("/a").1, b"w");
+    assert_eq!(
+        server.get("/a").2.as_deref(),
+        Some(last_etag.as_str()),
+        "the ETag survives too"
+    );
+    let new_etag = server.send("PUT", "/d", Some(b"x")).etag.expect("an ETag");
+    let number = |etag: &str| etag.trim_matches('"').parse::<u64>().expect("numeric");
+    assert!(
+        number(&new_etag) > number(&last_etag),
+        "{new_etag} after {last_etag}"
+    );
+}
+
+#[test]
+fn a_second_server_on_the_same_directory_is_refused_and_the_first_keeps_running() {
+    let dir = DataDir::new("lock");
+    let first = Server::start(&dir.0, &[]);
+    assert_eq!(first.send("PUT", "/k", Some(b"v")).status, 201);
+    let second = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+        .args(["--addr", "127.0.0.1:0", "--quiet", "--data-dir"])
+        .arg(&dir.0)
+        .output()
+        .expect("run a second httpdb");
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use by another httpdb"), "{stderr}");
+    assert!(second.stdout.is_empty(), "it never listened");
+    assert_eq!(first.get("/k").1, b"v");
+    assert_eq!(first.send("PUT", "/k2", Some(b"v2")).status, 201);
+}
+
+#[test]
+fn a_damaged_log_refuses_to_start_and_repair_keeps_what_came_before() {
+    let dir = DataDir::new("damaged");
+    let server = Server::start(&dir.0, &[]);
+    for i in 0..10 {
+        assert_eq!(
+            server
+                .send(
+                    "PUT",
+                    &format!("/k{i}"),
+                    Some(format!("value {i}").as_bytes())
+                )
+                .status,
+            201
+        );
+    }
+    server.kill_9();
+    let mut bytes = std::fs::read(dir.log()).expect("the log");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(dir.log(), &bytes).expect("damage it");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+        .args(["--addr", "127.0.0.1:0", "--quiet", "--data-dir"])
+        .arg(&dir.0)
+        .output()
+        .expect("run httpdb");
+    assert_ne!(refused.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&dir.log().display().to_string()),
+        "names the file: {stderr}"
+    );
+    assert!(
+        stderr.contains("damaged at byte"),
+        "names the offset: {stderr}"
+    );
+    assert!(stderr.contains("--repair"), "says how to go on: {stderr}");
+    assert!(refused.stdout.is_empty());
+
+    let repaired = Server::start(&dir.0, &["--repair"]);
+    let stored = repaired.all();
+    assert!(
+        !stored.is_empty() && stored.len() < 10,
+        "kept the records before the damage: {stored:?}"
+    );
+    for (i, (key, value)) in stored.iter().enumerate() {
+        assert_eq!(key, &format!("/k{i}"));
+        assert_eq!(value, &format!("value {i}"));
+    }
+    let stderr = repaired.kill_9();
+    assert!(stderr.contains("repaired"), "{stderr}");
+}
+
+#[test]
+fn in_memory_leaves_no_files_behind() {
+    let dir = DataDir::new("in-memory");
+    std::fs::create_dir_all(&dir.0).expect("dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+        .args(["--addr", "127.0.0.1:0", "--in-memory"])
+        .current_dir(&dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("first line");
+    let addr = first
+        .trim()
+        .trim_start_matches("listening on http://")
+        .to_string();
+    let mut connection = Connection::open(&addr).expect("connect");
+    for i in 0..20 {
+        assert_eq!(
+            connection
+                .send("PUT", &format!("/m{i}"), Some(b"x"), &[])
+                .expect("PUT")
+                .status,
+            201
+        );
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    let left: Vec<_> = std::fs::read_dir(&dir.0).expect("read dir").collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
