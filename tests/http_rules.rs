@@ -542,8 +542,8 @@ fn bare_lf_line_endings_are_accepted() {
     );
     let put = client.response();
     assert_eq!(put.status, 201, "{put:?}");
-    // Mixed endings in one head, and a chunked body with bare LF.
-    client.send(b"PUT /lf2 HTTP/1.1\r\nHost: test\nTransfer-Encoding: chunked\r\n\n2\nab\n0\n\n");
+    // Mixed endings in one head; trailer fields may end in bare LF too.
+    client.send(b"PUT /lf2 HTTP/1.1\r\nHost: test\nTransfer-Encoding: chunked\r\n\n2\r\nab\r\n0\r\nT: v\n\n");
     let put = client.response();
     assert_eq!(put.status, 201, "{put:?}");
     client.send(b"GET /lf HTTP/1.1\nHost: test\n\n");
@@ -552,6 +552,25 @@ fn bare_lf_line_endings_are_accepted() {
     assert_eq!(get.body, b"hello");
     assert_eq!(get.header("content-type"), Some("text/plain"));
     assert_eq!(stored(&server, "/lf2").as_deref(), Some(&b"ab"[..]));
+}
+
+#[test]
+fn chunk_framing_needs_crlf_not_a_bare_lf() {
+    // RFC 9112 §2.2's bare-LF leniency covers the start line and fields,
+    // not chunk-size lines or the end of chunk data, where a parser that
+    // reads them differently from a proxy can be smuggled past.
+    for body in [
+        &b"2\nab\r\n0\r\n\r\n"[..],
+        b"2\r\nab\n0\r\n\r\n",
+        b"2\r\nab\r\n0\n\r\n",
+    ] {
+        let server = seeded();
+        let mut request =
+            b"PUT /lf3 HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        request.extend_from_slice(body);
+        let response = refused(&server, &request, 400);
+        assert!(response.problem_detail().contains("CRLF"), "{response:?}");
+    }
 }
 
 #[test]

@@ -18,11 +18,13 @@ use std::io::{BufRead, Read};
 
 use super::HttpError;
 use super::line::read_line;
-use super::request::{RequestHead, Version, parse_field_line};
+use super::request::{RequestHead, Version, is_token_byte, parse_field_line};
 
-/// The longest chunk-size line, extensions included (they are tolerated but
+/// The longest chunk-size line, extensions included (they are checked but
 /// not interpreted).
 const MAX_CHUNK_LINE: usize = 4096;
+/// The most bytes of chunk-size lines in one body.
+const MAX_CHUNK_LINES_BYTES: usize = 64 * 1024;
 /// The largest trailer section, in bytes; its fields are checked and dropped.
 const MAX_TRAILER_BYTES: usize = 16 * 1024;
 /// The most trailer fields.
@@ -167,40 +169,74 @@ fn read_exactly<R: BufRead>(
 fn read_chunked<R: BufRead>(reader: &mut R, max_body: u64) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     let mut line = Vec::new();
+    let mut extension_bytes = 0;
     loop {
         line.clear();
-        let consumed = read_line(reader, &mut line, MAX_CHUNK_LINE, || {
-            HttpError::bad("a chunk-size line is too long")
-        })?;
-        if consumed == 0 {
+        read_chunk_line(
+            reader,
+            &mut line,
+            MAX_CHUNK_LINE,
+            "a chunk-size line is too long",
+        )?;
+        let size = parse_chunk_size(&line)?;
+        // Extensions are read and dropped; their total is bounded so that
+        // a stream of tiny chunks with long extensions cannot outlast the
+        // body limit.
+        extension_bytes += line.len();
+        if extension_bytes > MAX_CHUNK_LINES_BYTES {
             return Err(HttpError::bad(
-                "the connection was closed before the last chunk",
+                "the chunk-size lines of this body are too long in total",
             ));
         }
-        let size = parse_chunk_size(&line)?;
         if size == 0 {
             break;
         }
-        if body.len() as u64 + size > max_body {
+        // Written as a subtraction: `body.len() + size` could overflow.
+        if size > max_body - body.len() as u64 {
             return Err(HttpError::ContentTooLarge { limit: max_body });
         }
         read_exactly(reader, size, &mut body)?;
         line.clear();
-        read_line(reader, &mut line, 0, || {
-            HttpError::bad("chunk data must be followed by CRLF (RFC 9112 §7.1)")
-        })?;
+        read_chunk_line(
+            reader,
+            &mut line,
+            0,
+            "chunk data must be followed by CRLF (RFC 9112 §7.1)",
+        )?;
     }
     skip_trailers(reader)?;
     Ok(body)
 }
 
-/// `chunk-size [ chunk-ext ]`: hex digits, then optionally `;` and
-/// extensions, which are ignored (RFC 9112 §7.1.1).
+/// Reads a chunk-size line or the CRLF after chunk data. These must end in
+/// CRLF: the bare-LF leniency of RFC 9112 §2.2 covers the start line and
+/// fields, not chunk framing, where parsers that disagree are a smuggling
+/// hole.
+fn read_chunk_line<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    budget: usize,
+    too_long: &'static str,
+) -> Result<(), HttpError> {
+    let consumed = read_line(reader, line, budget, || HttpError::bad(too_long))?;
+    if consumed == 0 {
+        return Err(HttpError::bad(
+            "the connection was closed in the middle of a chunked body",
+        ));
+    }
+    if consumed != line.len() + 2 {
+        return Err(HttpError::bad(
+            "chunk lines must end in CRLF, not a bare LF (RFC 9112 §7.1)",
+        ));
+    }
+    Ok(())
+}
+
+/// `chunk-size [ chunk-ext ]` (RFC 9112 §7.1): hex digits, then extensions,
+/// which are checked for syntax and ignored.
 fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    let rest = &line[digits..];
-    let rest_ok = rest.is_empty() || rest.trim_ascii_start().starts_with(b";");
-    if digits == 0 || !rest_ok {
+    if digits == 0 {
         return Err(HttpError::bad(
             "a chunk size must be hexadecimal digits (RFC 9112 §7.1)",
         ));
@@ -213,7 +249,62 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
             .and_then(|size| size.checked_add(value))
             .ok_or_else(|| HttpError::bad("a chunk size does not fit in 64 bits"))?;
     }
+    check_chunk_extensions(&line[digits..])?;
     Ok(size)
+}
+
+/// `chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )`, where a
+/// name is a token and a value a token or a quoted-string (RFC 9112 §7.1.1).
+fn check_chunk_extensions(mut rest: &[u8]) -> Result<(), HttpError> {
+    let malformed = || HttpError::bad("a chunk extension is malformed (RFC 9112 §7.1.1)");
+    let skip_whitespace = |bytes: &[u8]| -> usize {
+        bytes
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count()
+    };
+    let token_len = |bytes: &[u8]| bytes.iter().take_while(|&&b| is_token_byte(b)).count();
+    loop {
+        rest = &rest[skip_whitespace(rest)..];
+        if rest.is_empty() {
+            return Ok(());
+        }
+        rest = rest.strip_prefix(b";").ok_or_else(malformed)?;
+        rest = &rest[skip_whitespace(rest)..];
+        let name = token_len(rest);
+        if name == 0 {
+            return Err(malformed());
+        }
+        rest = &rest[name..];
+        let after_name = &rest[skip_whitespace(rest)..];
+        if let Some(value) = after_name.strip_prefix(b"=") {
+            let value = &value[skip_whitespace(value)..];
+            let value_len = if value.first() == Some(&b'"') {
+                quoted_string_len(value).ok_or_else(malformed)?
+            } else {
+                token_len(value)
+            };
+            if value_len == 0 {
+                return Err(malformed());
+            }
+            rest = &value[value_len..];
+        }
+    }
+}
+
+/// The length of the quoted-string at the start of `bytes` (RFC 9110 §5.6.4).
+fn quoted_string_len(bytes: &[u8]) -> Option<usize> {
+    let is_text = |b: u8| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80;
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Some(i + 1),
+            b'\\' if bytes.get(i + 1).is_some_and(|&b| is_text(b)) => i += 2,
+            b if is_text(b) && b != b'\\' => i += 1,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Reads the trailer section and its closing empty line; trailer fields are
@@ -368,8 +459,14 @@ mod tests {
             b"hello"
         );
         assert_eq!(
-            chunked(b"A\nabcdefghij\n0\n\n", 100).unwrap(),
+            chunked(b"A\r\nabcdefghij\r\n0\r\n\r\n", 100).unwrap(),
             b"abcdefghij"
+        );
+        // Trailer fields, like header fields, may end in a bare LF.
+        assert_eq!(chunked(b"1\r\nx\r\n0\r\nT: v\n\n", 100).unwrap(), b"x");
+        assert_eq!(
+            chunked(b"3 ; a = \"q\\\"t\" ;b;c=d\r\nabc\r\n0;last\r\n\r\n", 100).unwrap(),
+            b"abc"
         );
         assert_eq!(chunked(b"0000\r\n\r\n", 100).unwrap(), b"");
         assert_eq!(
@@ -390,6 +487,14 @@ mod tests {
             b"11111111111111111\r\n",
             b"0\r\nBad Trailer\r\n\r\n",
             b"\r\n",
+            b"2\nhi\r\n0\r\n\r\n",
+            b"2\r\nhi\n0\r\n\r\n",
+            b"2;\x00\r\nhi\r\n0\r\n\r\n",
+            b"2\x0c;x\r\nhi\r\n0\r\n\r\n",
+            b"2;\r\nhi\r\n0\r\n\r\n",
+            b"2;a=\r\nhi\r\n0\r\n\r\n",
+            b"2;a=\"open\r\nhi\r\n0\r\n\r\n",
+            b"2 x\r\nhi\r\n0\r\n\r\n",
         ] {
             assert_eq!(
                 status(chunked(bad, 100)),
@@ -404,6 +509,8 @@ mod tests {
     fn chunked_limit_is_checked_before_reading_the_chunk() {
         assert_eq!(status(chunked(b"5\r\nhello\r\n6\r\n", 10)), 413);
         assert_eq!(status(chunked(b"ffffffffffffffff\r\n", 10)), 413);
+        // A size that would overflow the running total must not wrap around.
+        assert_eq!(status(chunked(b"1\r\nX\r\nffffffffffffffff\r\n", 10)), 413);
     }
 
     #[test]

@@ -414,7 +414,7 @@ const INTERPRETED_FIELDS: &[&str] = &[
 ];
 
 /// `tchar` (RFC 9110 §5.6.2): the characters of methods and header names.
-fn is_token_byte(b: u8) -> bool {
+pub(super) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
