@@ -20,6 +20,7 @@ pub struct ServerStats {
     rejected: AtomicU64,
     queued: AtomicUsize,
     busy: AtomicUsize,
+    idle: AtomicUsize,
     responses: [AtomicU64; 5],
     access_log_dropped: AtomicU64,
 }
@@ -37,8 +38,11 @@ pub struct StatsSnapshot {
     pub rejected: u64,
     /// Connections waiting for a worker.
     pub queued: usize,
-    /// Workers serving a connection.
+    /// Workers holding a connection, serving it or waiting on it.
     pub busy: usize,
+    /// Of those, the workers waiting for the next request on an idle
+    /// keep-alive connection.
+    pub idle: usize,
     /// Responses sent, by status class: 1xx, 2xx, 3xx, 4xx, 5xx.
     pub responses: [u64; 5],
     /// Access log lines dropped because the log writer could not keep up.
@@ -55,6 +59,7 @@ impl ServerStats {
             rejected: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
             responses: Default::default(),
             access_log_dropped: AtomicU64::new(0),
         }
@@ -94,10 +99,27 @@ impl ServerStats {
         self.access_log_dropped.fetch_add(1, Relaxed);
     }
 
-    /// How many accepted connections are waiting for a worker. While this is
-    /// above zero, a worker must not sit on an idle keep-alive connection.
+    /// How many accepted connections are waiting for a worker.
     pub fn queued(&self) -> usize {
         self.queued.load(Relaxed)
+    }
+
+    /// Whether a connection is waiting and no worker is free to take it.
+    /// Then no worker may keep sitting on an idle keep-alive connection.
+    /// (A connection that was just queued while a worker is free does not
+    /// count: that worker takes it in a moment.)
+    pub fn worker_needed(&self) -> bool {
+        self.queued.load(Relaxed) + self.busy.load(Relaxed) > self.workers
+    }
+
+    /// A worker starts waiting for the next request on its connection.
+    pub fn worker_idle(&self) {
+        self.idle.fetch_add(1, Relaxed);
+    }
+
+    /// The wait is over: a request arrived, or the connection is closing.
+    pub fn worker_active(&self) {
+        self.idle.fetch_sub(1, Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -109,6 +131,7 @@ impl ServerStats {
             rejected: self.rejected.load(Relaxed),
             queued: self.queued.load(Relaxed),
             busy: self.busy.load(Relaxed),
+            idle: self.idle.load(Relaxed),
             responses: self.responses.each_ref().map(|count| count.load(Relaxed)),
             access_log_dropped: self.access_log_dropped.load(Relaxed),
         }

@@ -132,6 +132,32 @@ fn idle_keep_alive_connections_do_not_starve_new_clients() {
 }
 
 #[test]
+fn keep_alive_connections_stay_open_while_workers_are_free() {
+    // One client keeps its connection while another opens a fresh one per
+    // request: with workers to spare, nobody needs the keep-alive client's
+    // worker, so it must never be told to close.
+    let server = TestServer::start_with(|options| options.threads = 4, None);
+    let addr = server.addr();
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..200 {
+                let mut client = Client::connect(addr);
+                assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
+            }
+        });
+        let mut kept = Client::connect(addr);
+        for i in 0..400 {
+            let response = kept.request("GET", "/_health", &[], None);
+            assert_eq!(response.status, 200);
+            assert!(
+                !response.closes(),
+                "request {i} was told to close with workers free"
+            );
+        }
+    });
+}
+
+#[test]
 fn past_max_pending_new_connections_get_503_and_the_server_recovers() {
     let server = TestServer::start_with(
         |options| {

@@ -168,3 +168,69 @@ fn timeouts_do_not_outlive_their_request() {
     }
     assert!(served > 1);
 }
+
+#[test]
+fn a_client_that_reads_a_response_too_slowly_does_not_keep_the_worker() {
+    // One worker. 16 MiB must be taken within the read timeout plus 16 MiB
+    // at 64 MiB/s: about 0.65 s. The slow client reads 4 KiB every 10 ms, so
+    // every single write makes progress and a per-write timeout never fires.
+    let server = TestServer::start_with(
+        |options| {
+            options.threads = 1;
+            options.read_timeout = READ_TIMEOUT;
+            options.min_send_rate = 64 << 20;
+        },
+        None,
+    );
+    let value = vec![b'v'; 16 << 20];
+    assert_eq!(server.request("PUT", "/big", &[], Some(&value)).status, 201);
+    // A client that reads at full speed gets all of it in time.
+    assert_eq!(
+        server.request("GET", "/big", &[], None).body.len(),
+        value.len()
+    );
+
+    let mut slow = server.connect();
+    slow.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut chunk = [0u8; 4096];
+            // Bounded: at most 20 s of reading.
+            for _ in 0..2000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                match std::io::Read::read(slow.reader(), &mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        // The only worker is writing to the slow client; this request is
+        // answered only once the response deadline has freed it.
+        let response = server.request("GET", "/_health", &[], None);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(response.status, 200);
+    });
+}
+
+#[test]
+fn an_extra_crlf_after_a_body_counts_as_idle_time() {
+    // Some old clients send CRLF after a POST body (RFC 9112 §2.2); that must
+    // not start a request whose head then times out with 408.
+    let server = server();
+    let mut client = server.connect();
+    client.send(b"POST /crlf HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nX\r\n");
+    assert_eq!(client.response().status, 201);
+    assert!(
+        client.is_closed(),
+        "closed quietly after the idle timeout, with no 408"
+    );
+    // And the CRLF before a next request is simply skipped.
+    let mut client = server.connect();
+    client.send(b"POST /crlf HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nY\r\n");
+    assert_eq!(client.response().status, 200);
+    client.send(b"GET /crlf HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(client.response().body, b"Y");
+}

@@ -31,7 +31,7 @@ pub struct Record {
     /// `GET /hello HTTP/1.1`, or `-` when no request line could be read.
     pub request_line: String,
     pub status: u16,
-    pub body_bytes: usize,
+    pub body_bytes: u64,
 }
 
 /// The sending end, shared by the workers.

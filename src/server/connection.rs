@@ -1,9 +1,9 @@
 //! One connection, from accept to close, on one worker thread.
 //!
 //! The loop for each request:
-//! 1. wait for its first byte, up to the idle timeout (RFC 9112 §9.8 lets a
+//! 1. wait for its first byte, up to the idle timeout (RFC 9112 §9.5 lets a
 //!    server close an idle connection at any time), giving up the worker early
-//!    if other connections are waiting for one;
+//!    if a connection is waiting and no worker is free;
 //! 2. read the head under a deadline, then ask the handler whether to go on;
 //! 3. send `100 Continue` if the client waits for it (RFC 9110 §10.1.1);
 //! 4. read the body under a fresh deadline;
@@ -15,7 +15,7 @@
 //! After a malformed request the byte stream cannot be trusted, so the
 //! connection is answered and closed.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant, SystemTime};
@@ -73,8 +73,6 @@ impl<'a, H: Handler> Connection<'a, H> {
         // Responses go out in one write each; Nagle's algorithm would only
         // hold the last segment back waiting for an ACK.
         let _ = stream.set_nodelay(true);
-        // A client that stops reading cannot block a worker for longer than this.
-        let _ = stream.set_write_timeout(Some(shared.options.read_timeout));
         Connection {
             reader: BufReader::with_capacity(READ_BUFFER, DeadlineStream::new(stream)),
             peer,
@@ -101,13 +99,21 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Waits for the first byte of the next request. `false` means close
     /// instead: the client closed, stayed idle too long, the server is
-    /// stopping, or other connections need this worker.
+    /// stopping, or a connection is waiting and no worker is free.
     fn wait_for_request(&mut self) -> bool {
-        if !self.reader.buffer().is_empty() {
-            return true;
-        }
+        let stats = &self.shared.stats;
+        stats.worker_idle();
+        let ready = self.wait_for_first_byte();
+        stats.worker_active();
+        ready
+    }
+
+    fn wait_for_first_byte(&mut self) -> bool {
         let idle_deadline = Instant::now() + self.shared.options.idle_timeout;
         loop {
+            if self.skip_empty_lines() {
+                return true;
+            }
             if self.shared.is_shutting_down() {
                 return false;
             }
@@ -116,30 +122,50 @@ impl<'a, H: Handler> Connection<'a, H> {
                 return false;
             }
             let poll_deadline = (now + IDLE_POLL).min(idle_deadline);
-            self.reader.get_mut().set_deadline(Some(poll_deadline));
+            self.reader.get_mut().set_read_deadline(Some(poll_deadline));
             match self.reader.fill_buf() {
-                Ok(bytes) => return !bytes.is_empty(),
+                Ok([]) => return false,
+                Ok(_) => {}
                 Err(e) if is_timeout(&e) => {
-                    if self.shared.stats.queued() > 0 {
+                    if self.shared.stats.worker_needed() {
                         return false;
                     }
                 }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => return false,
             }
         }
+    }
+
+    /// Consumes the empty lines (CRLF or LF) at the front of the buffer,
+    /// which some clients send after a body (RFC 9112 §2.2), so that they
+    /// count as idle time rather than as the start of a request. Returns
+    /// whether a byte of the next request is buffered.
+    fn skip_empty_lines(&mut self) -> bool {
+        let buffered = self.reader.buffer();
+        let mut empty = 0;
+        loop {
+            match buffered[empty..] {
+                [b'\n', ..] => empty += 1,
+                [b'\r', b'\n', ..] => empty += 2,
+                _ => break,
+            }
+        }
+        self.reader.consume(empty);
+        !self.reader.buffer().is_empty()
     }
 
     /// Reads one request and answers it.
     fn serve_one(&mut self) -> Next {
         let shared = self.shared;
         let options = &shared.options;
-        self.start_deadline();
+        self.start_read_deadline();
         let head = match read_head(&mut self.reader, &options.limits) {
             Ok(Some(head)) => head,
             Ok(None) => return Next::Close,
             Err(error) => return self.refuse(error, None),
         };
-        let accepted = match self.shared.handler.check_head(&head) {
+        let accepted = match shared.handler.check_head(&head) {
             Ok(accepted) => accepted,
             Err(response) => {
                 // The body was not read, so the connection cannot carry another request.
@@ -149,16 +175,16 @@ impl<'a, H: Handler> Connection<'a, H> {
                     self.persistence_next(&head)
                 };
                 let answering = self.answering(&head);
-                return self.respond(&answering, &response, next);
+                return self.respond(answering, &response, next);
             }
         };
         if head.expects_continue() && head.framing().has_body() {
-            let mut stream = self.reader.get_ref().stream();
-            if write_continue(&mut stream).is_err() {
+            self.start_write_deadline(0);
+            if write_continue(self.reader.get_mut()).is_err() {
                 return Next::Close;
             }
         }
-        self.start_deadline();
+        self.start_read_deadline();
         let body = match read_body(&mut self.reader, head.framing(), options.limits.max_body) {
             Ok(body) => body,
             Err(error) => return self.refuse(error, Some(&head)),
@@ -168,31 +194,46 @@ impl<'a, H: Handler> Connection<'a, H> {
         let handler = &shared.handler;
         let request = Request { head, body };
         match catch_unwind(AssertUnwindSafe(|| handler.handle(accepted, request))) {
-            Ok(response) => self.respond(&answering, &response, next),
+            Ok(response) => self.respond(answering, &response, next),
             Err(_) => {
                 eprintln!("httpdb: a request handler panicked; answering 500");
                 let response = Response::problem(
                     Status::INTERNAL_SERVER_ERROR,
                     "the server failed while answering this request",
                 );
-                self.respond(&answering, &response, Next::Close)
+                self.respond(answering, &response, Next::Close)
             }
         }
     }
 
     /// The head, and then the body, must arrive within `--read-timeout`.
-    fn start_deadline(&mut self) {
+    fn start_read_deadline(&mut self) {
         let deadline = Instant::now() + self.shared.options.read_timeout;
-        self.reader.get_mut().set_deadline(Some(deadline));
+        self.reader.get_mut().set_read_deadline(Some(deadline));
     }
 
-    /// Whether to keep the connection after answering this request: what the
-    /// client asked, unless the server is stopping or other connections are
-    /// waiting for a worker (then this one makes room).
+    /// A response must be taken by the client within `--read-timeout`, plus
+    /// a second per `min_send_rate` bytes of body: a client that stops
+    /// reading, or reads a byte now and then, cannot hold a worker longer.
+    fn start_write_deadline(&mut self, body_len: u64) {
+        let options = &self.shared.options;
+        let allowance =
+            Duration::from_secs_f64(body_len as f64 / options.min_send_rate.max(1) as f64);
+        let deadline = Instant::now() + options.read_timeout + allowance;
+        self.reader.get_mut().set_write_deadline(Some(deadline));
+    }
+
+    /// What to do after answering this request: keep the connection if the
+    /// client asked, unless the server is stopping or a connection is
+    /// waiting and no worker is free (then this one makes room, RFC 9112
+    /// §9.5). If more of the client's bytes are already here, it may be
+    /// pipelining, so the close lingers rather than resetting what it sent.
     fn persistence_next(&self, head: &RequestHead) -> Next {
-        let make_room = self.shared.stats.queued() > 0 || self.shared.is_shutting_down();
+        let make_room = self.shared.stats.worker_needed() || self.shared.is_shutting_down();
         if head.keep_alive() && !make_room {
             Next::KeepOpen
+        } else if !self.reader.buffer().is_empty() {
+            Next::CloseLingering
         } else {
             Next::Close
         }
@@ -224,11 +265,11 @@ impl<'a, H: Handler> Connection<'a, H> {
                 request_line: None,
             },
         };
-        self.respond(&answering, &response, Next::CloseLingering)
+        self.respond(answering, &response, Next::CloseLingering)
     }
 
     /// Writes the response with the `Connection` header `next` calls for.
-    fn respond(&mut self, answering: &Answering, response: &Response, next: Next) -> Next {
+    fn respond(&mut self, answering: Answering, response: &Response, next: Next) -> Next {
         let persistence = match (&next, answering.version) {
             (Next::KeepOpen, Version::Http10) => Persistence::KeepAliveHttp10,
             (Next::KeepOpen, Version::Http11) => Persistence::KeepAlive,
@@ -237,9 +278,14 @@ impl<'a, H: Handler> Connection<'a, H> {
         // Counted before it is sent, so a client that has read this response
         // and then asks /_stats finds it counted.
         self.shared.stats.response_sent(response.status());
-        let mut stream = self.reader.get_ref().stream();
+        let body_len = if answering.omit_body {
+            0
+        } else {
+            response.body_len()
+        };
+        self.start_write_deadline(body_len);
         let written = write_response(
-            &mut stream,
+            self.reader.get_mut(),
             &mut self.scratch,
             response,
             answering.omit_body,
@@ -249,7 +295,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             log.record(Record {
                 time: SystemTime::now(),
                 peer: self.peer.ip(),
-                request_line: answering.request_line.clone().unwrap_or_else(|| "-".into()),
+                request_line: answering.request_line.unwrap_or_else(|| "-".into()),
                 status: response.status().code(),
                 body_bytes: *written.as_ref().unwrap_or(&0),
             });
@@ -269,7 +315,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         }
         let deadline = Instant::now() + LINGER;
         let inner = self.reader.get_mut();
-        inner.set_deadline(Some(deadline));
+        inner.set_read_deadline(Some(deadline));
         let mut sink = [0u8; 4096];
         while let Ok(read) = inner.read(&mut sink) {
             if read == 0 {

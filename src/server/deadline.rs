@@ -1,70 +1,115 @@
-//! A socket reader with a deadline for a whole exchange, not for each read.
+//! A socket with deadlines for a whole exchange, not for each call.
 //!
 //! `TcpStream::set_read_timeout` bounds one `read` call. A client that sends
 //! one byte every nine seconds never trips a ten-second timeout, yet holds a
-//! worker forever (the slowloris attack). So the connection sets a deadline
-//! — "the head must be here by 12:00:10" — and before every read this
-//! wrapper sets the socket timeout to the time that is left. Once the
-//! deadline has passed, reads fail with `TimedOut`, which the parser turns
-//! into 408.
+//! worker forever (the slowloris attack); one that reads a byte every nine
+//! seconds does the same to `write`. So the connection sets a deadline —
+//! "the head must be here by 12:00:10", "the response must be gone by
+//! 12:00:25" — and before every call this wrapper sets the socket timeout to
+//! the time that is left. Once a deadline has passed, calls fail with
+//! `TimedOut`: the parser turns that into 408, the writer into a close.
 
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// A `TcpStream` whose reads fail once a deadline has passed.
+/// A `TcpStream` whose reads and writes fail once their deadline has passed.
 #[derive(Debug)]
 pub struct DeadlineStream {
     stream: TcpStream,
-    deadline: Option<Instant>,
-    /// The read timeout last set on the socket, to skip the `setsockopt`
-    /// call when it would not change.
-    socket_timeout: Option<Duration>,
+    read_deadline: Option<Instant>,
+    write_deadline: Option<Instant>,
+    /// The timeouts last set on the socket, to skip the `setsockopt` call
+    /// when they would not change.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
 }
 
 impl DeadlineStream {
     pub fn new(stream: TcpStream) -> DeadlineStream {
         DeadlineStream {
             stream,
-            deadline: None,
-            socket_timeout: None,
+            read_deadline: None,
+            write_deadline: None,
+            read_timeout: None,
+            write_timeout: None,
         }
     }
 
     /// Reads after `deadline` fail with `TimedOut`; `None` waits forever.
-    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+    pub fn set_read_deadline(&mut self, deadline: Option<Instant>) {
+        self.read_deadline = deadline;
+    }
+
+    /// Writes after `deadline` fail with `TimedOut`; `None` waits forever.
+    pub fn set_write_deadline(&mut self, deadline: Option<Instant>) {
+        self.write_deadline = deadline;
     }
 
     pub fn stream(&self) -> &TcpStream {
         &self.stream
     }
+
+    fn before_read(&mut self) -> io::Result<()> {
+        let timeout = time_left(self.read_deadline)?;
+        if timeout != self.read_timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        Ok(())
+    }
+
+    fn before_write(&mut self) -> io::Result<()> {
+        let timeout = time_left(self.write_deadline)?;
+        if timeout != self.write_timeout {
+            self.stream.set_write_timeout(timeout)?;
+            self.write_timeout = timeout;
+        }
+        Ok(())
+    }
+}
+
+/// The socket timeout that ends a call at `deadline`: whole milliseconds,
+/// rounded up, so a call never gives up before the deadline, and calls with
+/// the same time left (the idle poll) reuse the socket's setting without a
+/// syscall. `TimedOut` once the deadline has passed.
+fn time_left(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
+    let Some(deadline) = deadline else {
+        return Ok(None);
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::ErrorKind::TimedOut.into());
+    }
+    Ok(Some(Duration::from_millis(
+        left.as_micros().div_ceil(1000) as u64
+    )))
 }
 
 impl Read for DeadlineStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let timeout = match self.deadline {
-            None => None,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-                // Whole milliseconds, rounded up: a read never wakes before
-                // the deadline, and reads with the same time left (the idle
-                // poll) reuse the socket's timeout without a syscall.
-                Some(Duration::from_millis(left.as_micros().div_ceil(1000) as u64))
-            }
-        };
-        if timeout != self.socket_timeout {
-            self.stream.set_read_timeout(timeout)?;
-            self.socket_timeout = timeout;
-        }
+        self.before_read()?;
         self.stream.read(buf)
     }
 }
 
-/// Whether a read failed because its timeout ran out: `WouldBlock` on Unix,
+impl Write for DeadlineStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.before_write()?;
+        self.stream.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.before_write()?;
+        self.stream.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// Whether a call failed because its timeout ran out: `WouldBlock` on Unix,
 /// `TimedOut` on Windows and from [`DeadlineStream`] itself.
 pub fn is_timeout(error: &io::Error) -> bool {
     matches!(

@@ -18,8 +18,8 @@
 //!   so busy connections take turns too;
 //! - past `--max-pending` waiting connections, the accept loop answers `503`
 //!   with `Retry-After` at once instead of queueing without bound;
-//! - deadlines on the whole head and body (deadline.rs) and a write timeout
-//!   keep slow or stalled clients from holding a worker.
+//! - deadlines for the whole head, the whole body and the whole response
+//!   (deadline.rs) keep slow or stalled clients from holding a worker.
 //!
 //! Modules: [`connection`] (one connection's request loop), [`deadline`]
 //! (reads with a deadline), [`access_log`] (the log writer thread).
@@ -51,8 +51,12 @@ pub struct ServerOptions {
     pub max_pending: usize,
     /// Request size limits.
     pub limits: Limits,
-    /// Deadline for a request's head, and then for its body; also the write timeout.
+    /// Deadline for a request's head, and then for its body; also for
+    /// sending a response, with [`ServerOptions::min_send_rate`].
     pub read_timeout: Duration,
+    /// The slowest a client may take a response body, in bytes a second, on
+    /// top of `read_timeout` (not a flag: 1 MiB/s gives a 16 MiB value 16 s).
+    pub min_send_rate: u64,
     /// How long a keep-alive connection may sit idle between requests.
     pub idle_timeout: Duration,
     /// Whether to write an access log line per response to stdout.
@@ -66,6 +70,7 @@ impl Default for ServerOptions {
             max_pending: 256,
             limits: Limits::default(),
             read_timeout: Duration::from_secs(10),
+            min_send_rate: 1024 * 1024,
             idle_timeout: Duration::from_secs(5),
             access_log: false,
         }
