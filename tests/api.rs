@@ -1264,3 +1264,77 @@ fn auth_refused_write_stores_nothing() {
         0
     );
 }
+
+#[test]
+fn a_failing_precondition_is_answered_before_100_continue() {
+    let server = TestServer::start();
+    assert_eq!(server.request("PUT", "/cas", &[], Some(b"v1")).status, 201);
+    let mut client = server.connect();
+    // The client waits for 100 Continue before sending its megabyte; a
+    // write that cannot succeed gets its 412 instead, and no body is read.
+    client.send(
+        b"PUT /cas HTTP/1.1\r\nHost: t\r\nIf-Match: \"99\"\r\nExpect: 100-continue\r\nContent-Length: 1048576\r\n\r\n",
+    );
+    let response = client.response();
+    assert_eq!(response.status, 412, "{response:?}");
+    assert!(response.problem_detail().contains("precondition failed"));
+    assert!(
+        response.closes(),
+        "the unread body means the connection closes"
+    );
+    assert_eq!(server.request("GET", "/cas", &[], None).body, b"v1");
+    // Create-only on an existing key, likewise.
+    let mut client = server.connect();
+    client.send(b"PUT /cas HTTP/1.1\r\nHost: t\r\nIf-None-Match: *\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    assert_eq!(client.response().status, 412);
+}
+
+#[test]
+fn head_of_all_announces_the_length_that_get_sends() {
+    let server = TestServer::start();
+    // Control characters grow sixfold when escaped in JSON.
+    let controls: Vec<u8> = (0u8..32).cycle().take(5000).collect();
+    assert_eq!(
+        server
+            .request(
+                "PUT",
+                "/controls",
+                &[("Content-Type", "text/plain")],
+                Some(&controls)
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .request(
+                "PUT",
+                "/json",
+                &[("Content-Type", "application/json")],
+                Some(b"[1, 2]")
+            )
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .request("PUT", "/bin", &[], Some(&[0xff, 0xfe]))
+            .status,
+        201
+    );
+    let mut client = server.connect();
+    let head = client.request("HEAD", "/_all", &[], None);
+    let get = client.request("GET", "/_all", &[], None);
+    assert_eq!(head.header("content-length"), get.header("content-length"));
+    assert_eq!(
+        get.body.len().to_string(),
+        get.header("content-length").unwrap()
+    );
+    let all = get.json();
+    assert_eq!(
+        all["/controls"]["value"].as_str().unwrap().as_bytes(),
+        &controls[..]
+    );
+    assert_eq!(all["/json"]["value"], serde_json::json!([1, 2]));
+    assert_eq!(all["/bin"]["value"], serde_json::Value::Null);
+}

@@ -56,6 +56,14 @@ impl Preconditions {
         }
     }
 
+    /// Whether the request has any precondition at all.
+    pub fn is_empty(&self) -> bool {
+        self.if_match.is_none()
+            && self.if_none_match.is_none()
+            && self.if_modified_since.is_none()
+            && self.if_unmodified_since.is_none()
+    }
+
     /// Evaluates the preconditions against `current` (`None`: no entry).
     /// `is_read` is true for GET and HEAD, which get 304 where a write gets 412.
     pub fn evaluate(&self, current: Option<&Entry>, is_read: bool) -> Outcome {
@@ -118,10 +126,17 @@ fn entity_tags(head: &RequestHead, name: &str) -> Option<EntityTags> {
                 Some(rest) => (true, rest),
                 None => (false, tag),
             };
+            // Entity-tags compare octet by octet (RFC 9110 §8.8.3.2): `"01"`
+            // and `"+1"` are not `"1"`, so only the canonical digits count.
             let revision = quoted
                 .strip_prefix('"')
                 .and_then(|rest| rest.strip_suffix('"'))
-                .and_then(|opaque| opaque.parse::<u64>().ok());
+                .and_then(|opaque| {
+                    opaque
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|r| r.to_string() == opaque)
+                });
             if let Some(revision) = revision {
                 tags.push((weak, revision));
             }

@@ -5,10 +5,13 @@
 //! parsing them again: they were checked when they were written, and the
 //! bytes sent are the bytes kept.
 
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use crate::http::response::StreamedBody;
 use crate::http::{Body, Response, Status};
 use crate::store::{Entry, Store};
 
-use super::conditional::etag;
 use super::is_json_media_type;
 
 /// Keys in one page when the client does not say.
@@ -19,41 +22,82 @@ pub const MAX_PAGE: usize = 10_000;
 /// `GET /_all`: `{"<key>": {"content_type", "etag", "size", "value"}, …}`
 /// where `value` is the JSON itself for JSON types, a string for UTF-8 text
 /// and `null` for anything else.
+///
+/// The listing can be far larger than the store (escaping a control
+/// character takes six bytes), so it is never built in memory: it is written
+/// once to count its length, for `Content-Length`, then again to the socket,
+/// from a snapshot of the entries that shares their values.
 pub fn all(store: &Store) -> Response {
-    let entries = store.entries();
-    let mut out = Vec::with_capacity(64 + entries.len() * 96);
-    out.push(b'{');
-    for (index, (key, entry)) in entries.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
+    let listing = AllEntries::new(store.entries());
+    Response::new(Status::OK).with_body("application/json", Body::Streamed(Arc::new(listing)))
+}
+
+struct AllEntries {
+    entries: Vec<(Arc<str>, Entry)>,
+    len: u64,
+}
+
+impl AllEntries {
+    fn new(entries: Vec<(Arc<str>, Entry)>) -> AllEntries {
+        let mut listing = AllEntries { entries, len: 0 };
+        let mut counter = ByteCounter(0);
+        listing
+            .write_json(&mut counter)
+            .expect("counting bytes cannot fail");
+        listing.len = counter.0;
+        listing
+    }
+
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(b"{")?;
+        for (index, (key, entry)) in self.entries.iter().enumerate() {
+            if index > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &**key)?;
+            out.write_all(b":{\"content_type\":")?;
+            serde_json::to_writer(&mut *out, &*entry.content_type)?;
+            write!(
+                out,
+                ",\"etag\":\"\\\"{}\\\"\",\"size\":{},\"value\":",
+                entry.revision,
+                entry.value.len()
+            )?;
+            if is_json_media_type(&entry.content_type) {
+                out.write_all(&entry.value)?;
+            } else if let Ok(text) = std::str::from_utf8(&entry.value) {
+                serde_json::to_writer(&mut *out, text)?;
+            } else {
+                out.write_all(b"null")?;
+            }
+            out.write_all(b"}")?;
         }
-        push_json_string(&mut out, key);
-        out.extend_from_slice(b":{\"content_type\":");
-        push_json_string(&mut out, &entry.content_type);
-        out.extend_from_slice(b",\"etag\":");
-        push_json_string(&mut out, &etag(entry.revision));
-        out.extend_from_slice(b",\"size\":");
-        out.extend_from_slice(entry.value.len().to_string().as_bytes());
-        out.extend_from_slice(b",\"value\":");
-        push_value(&mut out, entry);
-        out.push(b'}');
-    }
-    out.push(b'}');
-    Response::new(Status::OK).with_body("application/json", Body::Owned(out))
-}
-
-fn push_value(out: &mut Vec<u8>, entry: &Entry) {
-    if is_json_media_type(&entry.content_type) {
-        out.extend_from_slice(&entry.value);
-    } else if let Ok(text) = std::str::from_utf8(&entry.value) {
-        push_json_string(out, text);
-    } else {
-        out.extend_from_slice(b"null");
+        out.write_all(b"}")
     }
 }
 
-fn push_json_string(out: &mut Vec<u8>, text: &str) {
-    serde_json::to_writer(out, text).expect("serialising a str into a Vec cannot fail");
+impl StreamedBody for AllEntries {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_json(out)
+    }
+}
+
+/// A writer that only counts what it is given.
+struct ByteCounter(u64);
+
+impl Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `GET /_keys`: a JSON array of keys in byte order. `prefix` keeps keys that

@@ -272,6 +272,7 @@ impl Api {
                 "workers": {
                     "total": server.workers,
                     "busy": server.busy,
+                    "idle_keep_alive": server.idle,
                     "queued": server.queued,
                 },
                 "requests": { "1xx": r1, "2xx": r2, "3xx": r3, "4xx": r4, "5xx": r5 },
@@ -298,11 +299,29 @@ impl Handler for Api {
         if !route.allows(method) {
             return Err(method_not_allowed(method, &route));
         }
-        if matches!(method, Method::Put | Method::Post) && head.framing() == Framing::None {
-            return Err(Response::problem(
-                Status::LENGTH_REQUIRED,
-                "a write needs a body with Content-Length or Transfer-Encoding: chunked",
-            ));
+        if matches!(method, Method::Put | Method::Post) {
+            if head.framing() == Framing::None {
+                return Err(Response::problem(
+                    Status::LENGTH_REQUIRED,
+                    "a write needs a body with Content-Length or Transfer-Encoding: chunked",
+                ));
+            }
+            // A write that is going to fail its precondition is refused
+            // before its body is read, so a client waiting for `100 Continue`
+            // does not upload it for nothing. The store checks again under
+            // its lock, where it counts.
+            if let Route::Key(key) = &route {
+                let preconditions = Preconditions::from_head(head);
+                if !preconditions.is_empty() {
+                    let current = self.store.get(key);
+                    if preconditions.evaluate(current.as_ref(), false) == Outcome::Failed {
+                        return Err(precondition_failed(
+                            key,
+                            current.map(|entry| entry.revision),
+                        ));
+                    }
+                }
+            }
         }
         Ok(route)
     }

@@ -9,7 +9,8 @@
 //! `{"type":"about:blank","title":"Not Found","status":404,"detail":"…"}`.
 
 use std::borrow::Cow;
-use std::io::{self, IoSlice, Write};
+use std::fmt;
+use std::io::{self, BufWriter, IoSlice, Write};
 use std::sync::Arc;
 
 use super::Status;
@@ -19,29 +20,64 @@ use super::date;
 pub const SERVER: &str = concat!("httpdb/", env!("CARGO_PKG_VERSION"));
 
 /// The content of a response.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Body {
     #[default]
     Empty,
-    Static(&'static [u8]),
     Owned(Vec<u8>),
     /// A stored value, shared with the store without copying it.
     Shared(Arc<[u8]>),
+    /// Produced while it is sent, for bodies too large to build in memory.
+    Streamed(Arc<dyn StreamedBody>),
+}
+
+/// A body written straight to the socket. Its length must be known first,
+/// because every response says `Content-Length`.
+pub trait StreamedBody: Send + Sync {
+    /// Exactly how many bytes `write_to` writes.
+    fn len(&self) -> u64;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()>;
 }
 
 impl Body {
-    pub fn as_bytes(&self) -> &[u8] {
+    /// The bytes of a body held in memory; `None` for a streamed one.
+    pub fn bytes(&self) -> Option<&[u8]> {
         match self {
-            Body::Empty => &[],
-            Body::Static(bytes) => bytes,
-            Body::Owned(bytes) => bytes,
-            Body::Shared(bytes) => bytes,
+            Body::Empty => Some(&[]),
+            Body::Owned(bytes) => Some(bytes),
+            Body::Shared(bytes) => Some(bytes),
+            Body::Streamed(_) => None,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Streamed(body) => body.len(),
+            other => other.bytes().map_or(0, |bytes| bytes.len() as u64),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.bytes() {
+            Some(bytes) => write!(f, "Body({} bytes)", bytes.len()),
+            None => write!(f, "Body(streamed, {} bytes)", self.len()),
         }
     }
 }
 
 /// A status, headers and a body, before the connection adds its own headers.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Response {
     status: Status,
     headers: Vec<(&'static str, Cow<'static, str>)>,
@@ -121,8 +157,13 @@ impl Response {
             .map(|(_, v)| v.as_ref())
     }
 
-    pub fn body(&self) -> &[u8] {
-        self.body.as_bytes()
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// Bytes in the body; a HEAD response announces this many and sends none.
+    pub fn body_len(&self) -> u64 {
+        self.body.len()
     }
 }
 
@@ -138,17 +179,18 @@ pub enum Persistence {
     Close,
 }
 
-/// Writes `response` to `out` as one `writev`; `scratch` is reused for the
-/// head between responses. With `omit_body` (a HEAD request) the headers,
-/// Content-Length included, are those of the full response but no body
-/// follows (RFC 9110 §9.3.2). Returns the number of body bytes sent.
+/// Writes `response` to `out`, head and body with one `writev` when the
+/// body is in memory; `scratch` is reused for the head between responses.
+/// With `omit_body` (a HEAD request) the headers, Content-Length included,
+/// are those of the full response but no body follows (RFC 9110 §9.3.2).
+/// Returns the number of body bytes sent.
 pub fn write_response<W: Write>(
     out: &mut W,
     scratch: &mut Vec<u8>,
     response: &Response,
     omit_body: bool,
     persistence: Persistence,
-) -> io::Result<usize> {
+) -> io::Result<u64> {
     let head = scratch;
     head.clear();
     head.extend_from_slice(b"HTTP/1.1 ");
@@ -166,10 +208,10 @@ pub fn write_response<W: Write>(
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
     }
-    let body = response.body.as_bytes();
-    if !response.status.forbids_body() {
+    let no_body = response.status.forbids_body();
+    if !no_body {
         head.extend_from_slice(b"Content-Length: ");
-        head.extend_from_slice(body.len().to_string().as_bytes());
+        head.extend_from_slice(response.body.len().to_string().as_bytes());
         head.extend_from_slice(b"\r\n");
     }
     match persistence {
@@ -179,19 +221,36 @@ pub fn write_response<W: Write>(
     }
     head.extend_from_slice(b"\r\n");
 
-    let body = if omit_body || response.status.forbids_body() {
-        &[][..]
-    } else {
-        body
-    };
-    write_all_vectored(out, &mut [IoSlice::new(head), IoSlice::new(body)])?;
-    Ok(body.len())
+    if omit_body || no_body {
+        out.write_all(head)?;
+        return Ok(0);
+    }
+    match &response.body {
+        Body::Streamed(body) => {
+            out.write_all(head)?;
+            let mut buffered = BufWriter::with_capacity(64 * 1024, &mut *out);
+            body.write_to(&mut buffered)?;
+            buffered.flush()?;
+            Ok(body.len())
+        }
+        in_memory => {
+            let bytes = in_memory.bytes().unwrap_or_default();
+            write_all_vectored(out, &mut [IoSlice::new(head), IoSlice::new(bytes)])?;
+            Ok(bytes.len() as u64)
+        }
+    }
 }
 
 /// Tells a client that sent `Expect: 100-continue` to go ahead with its body
 /// (RFC 9110 §15.2.1).
 pub fn write_continue<W: Write>(out: &mut W) -> io::Result<()> {
-    out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+    let status = Status::CONTINUE;
+    write!(
+        out,
+        "HTTP/1.1 {} {}\r\n\r\n",
+        status.code(),
+        status.reason()
+    )
 }
 
 /// `Write::write_all` for several buffers at once: one syscall when the
@@ -262,7 +321,8 @@ mod tests {
             response.header("content-type"),
             Some("application/problem+json")
         );
-        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(response.body().bytes().unwrap()).unwrap();
         assert_eq!(
             body,
             serde_json::json!({"type": "about:blank", "title": "Not Found", "status": 404,
