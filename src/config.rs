@@ -9,6 +9,7 @@
 //! A bad flag or value is reported in one line and the process exits with
 //! status 2, as command-line tools do for usage errors.
 
+use std::ffi::OsString;
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,9 @@ const THREADS_PER_CORE: usize = 64;
 const MIN_THREADS: usize = 64;
 /// Waiting connections allowed per worker before new ones get 503.
 const PENDING_PER_THREAD: usize = 4;
+/// The most worker threads: each costs a stack, and each of its
+/// connections a file descriptor.
+const MAX_THREADS: usize = 10_000;
 /// The largest `--max-body`: a value must fit in one log record.
 const MAX_BODY_LIMIT: u64 = 1 << 30;
 
@@ -190,20 +194,23 @@ fn env_name(flag: &str) -> String {
 /// environment variables with `env`.
 pub fn parse<I, E>(args: I, env: E) -> Result<Command, String>
 where
-    I: IntoIterator<Item = String>,
-    E: Fn(&str) -> Option<String>,
+    I: IntoIterator<Item = OsString>,
+    E: Fn(&str) -> Option<OsString>,
 {
     // Each flag's raw value and where it came from, for error messages.
-    let mut raw: Vec<Option<(String, String)>> = FLAGS
-        .iter()
-        .map(|flag| {
-            let name = env_name(flag.name);
-            env(&name).map(|value| (value, name))
-        })
-        .collect();
+    let mut raw: Vec<Option<(String, String)>> = Vec::with_capacity(FLAGS.len());
+    for flag in FLAGS {
+        let name = env_name(flag.name);
+        let value = match env(&name) {
+            Some(value) => Some(utf8(value, &name)?),
+            None => None,
+        };
+        raw.push(value.map(|value| (value, name)));
+    }
 
-    let mut args = args.into_iter();
+    let mut args = args.into_iter().map(|arg| utf8(arg, "an argument"));
     while let Some(arg) = args.next() {
+        let arg = arg?;
         match arg.as_str() {
             "--help" | "-h" => return Ok(Command::Help),
             "--version" | "-V" => return Ok(Command::Version),
@@ -223,7 +230,7 @@ where
             (Some(_), Some(value)) => value,
             (Some(placeholder), None) => args
                 .next()
-                .ok_or_else(|| format!("--{name} needs a value ({placeholder})"))?,
+                .ok_or_else(|| format!("--{name} needs a value ({placeholder})"))??,
             (None, None) => "true".to_string(),
             (None, Some(value)) => value,
         };
@@ -257,13 +264,19 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
         None => "127.0.0.1:6111".to_string(),
     };
     let threads = match lookup("threads") {
-        Some(given) => positive_number(given)?,
+        Some((value, source)) => match positive_number((value, source))? {
+            n if n > MAX_THREADS => {
+                return Err(format!("{source}: at most {MAX_THREADS} threads, got {n}"));
+            }
+            n => n,
+        },
         None => default_threads(),
     };
     let max_pending = match lookup("max-pending") {
         Some(given) => positive_number(given)?,
         None => threads * PENDING_PER_THREAD,
     };
+    let default_server = ServerOptions::default();
     let defaults = Limits::default();
     let limits = Limits {
         max_body: match optional(lookup("max-body"), size)? {
@@ -285,9 +298,12 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
         threads,
         max_pending,
         limits,
-        read_timeout: optional(lookup("read-timeout"), seconds)?.unwrap_or(Duration::from_secs(10)),
-        idle_timeout: optional(lookup("idle-timeout"), seconds)?.unwrap_or(Duration::from_secs(5)),
+        read_timeout: optional(lookup("read-timeout"), seconds)?
+            .unwrap_or(default_server.read_timeout),
+        idle_timeout: optional(lookup("idle-timeout"), seconds)?
+            .unwrap_or(default_server.idle_timeout),
         access_log: !optional(lookup("quiet"), switch)?.unwrap_or(false),
+        ..default_server
     };
     let storage = if optional(lookup("in-memory"), switch)?.unwrap_or(false) {
         Storage::InMemory
@@ -299,8 +315,13 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
         }
     };
     let token = match lookup("token") {
-        Some(("", source)) => return Err(format!("{source}: the token cannot be empty")),
-        Some((value, _)) => Some(value.to_string()),
+        Some((value, _)) if is_b64token(value) => Some(value.to_string()),
+        Some((_, source)) => {
+            return Err(format!(
+                "{source}: a token is letters, digits and - . _ ~ + /, optionally ending in =, \
+                 as an Authorization header can carry it (RFC 6750 §2.1)"
+            ));
+        }
         None => None,
     };
     Ok(Config {
@@ -309,6 +330,13 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
         storage,
         token,
     })
+}
+
+/// Flags and environment variables must be text.
+fn utf8(value: OsString, source: &str) -> Result<String, String> {
+    value
+        .into_string()
+        .map_err(|value| format!("{source} is not valid UTF-8: {}", value.to_string_lossy()))
 }
 
 fn default_threads() -> usize {
@@ -321,6 +349,15 @@ fn optional<T>(
     parse: fn((&str, &str)) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
     given.map(parse).transpose()
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 fn positive_number((value, source): (&str, &str)) -> Result<usize, String> {
@@ -393,7 +430,9 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        match parse(args.iter().map(|a| a.to_string()), lookup)? {
+        match parse(args.iter().map(OsString::from), |name| {
+            lookup(name).map(OsString::from)
+        })? {
             Command::Run(config) => Ok(*config),
             other => panic!("expected a config, got {other:?}"),
         }
@@ -466,12 +505,36 @@ mod tests {
             (&["--read-timeout", "-1"], &[], "--read-timeout"),
             (&["--addr", "nowhere"], &[], "--addr"),
             (&["--token="], &[], "--token"),
+            (&["--token", "has space"], &[], "--token"),
+            (&["--token", "caf\u{e9}"], &[], "--token"),
+            (&["--threads", "100000"], &[], "--threads"),
             (&[], &[("HTTPDB_QUIET", "maybe")], "HTTPDB_QUIET"),
         ] {
             let error = run(args, env).unwrap_err();
             assert!(error.contains(mentions), "{args:?}: {error}");
             assert!(!error.contains('\n'), "one line: {error}");
         }
+    }
+
+    #[test]
+    fn tokens_are_b64tokens() {
+        for good in ["s3cret", "a-b.c_d~e+f/g", "YWJj==", "x="] {
+            assert!(is_b64token(good), "{good}");
+        }
+        for bad in ["", "=", "a b", "a=b", "tok\u{e9}n", " x"] {
+            assert!(!is_b64token(bad), "{bad}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn arguments_and_variables_that_are_not_utf8_are_refused() {
+        use std::os::unix::ffi::OsStringExt;
+        let not_utf8 = || OsString::from_vec(vec![0x2d, 0x2d, 0xff]);
+        let error = parse([not_utf8()], |_| None).unwrap_err();
+        assert!(error.contains("not valid UTF-8"), "{error}");
+        let error = parse([], |name| (name == "HTTPDB_TOKEN").then(not_utf8)).unwrap_err();
+        assert!(error.contains("HTTPDB_TOKEN"), "{error}");
     }
 
     #[test]
@@ -482,11 +545,11 @@ mod tests {
             assert!(text.contains(&env_name(flag.name)));
         }
         assert!(matches!(
-            parse(["--help".to_string()], |_| None),
+            parse([OsString::from("--help")], |_| None),
             Ok(Command::Help)
         ));
         assert!(matches!(
-            parse(["--version".to_string()], |_| None),
+            parse([OsString::from("--version")], |_| None),
             Ok(Command::Version)
         ));
     }

@@ -18,9 +18,7 @@ use httpdb::stats::ServerStats;
 use httpdb::store::{Store, StoreOptions};
 
 fn main() -> ExitCode {
-    let args = std::env::args().skip(1);
-    let env = |name: &str| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
-    match config::parse(args, env) {
+    match config::parse(std::env::args_os().skip(1), |name| std::env::var_os(name)) {
         Ok(Command::Run(config)) => run(*config),
         Ok(Command::Help) => {
             print!("{}", config::help());
