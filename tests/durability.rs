@@ -289,6 +289,46 @@ fn write_until_stopped(
     ledger.into_inner().unwrap()
 }
 
+/// Reads the writers' keys over and over until the server goes away, and
+/// returns every (key, write number) it saw.
+fn read_until_gone(addr: &str, reader: usize) -> Vec<(String, u64)> {
+    let mut seen = Vec::new();
+    let mut connection = None;
+    // Bounded: the server is killed long before this runs out.
+    for i in 0..100_000usize {
+        let mut conn = match connection.take() {
+            Some(conn) => conn,
+            None => match Connection::open(addr) {
+                Ok(conn) => conn,
+                Err(_) => return seen,
+            },
+        };
+        let key = format!("/w{}/{}", (i + reader) % 16, i % 13);
+        match conn.send("GET", &key, None, &[]) {
+            Ok(response) => {
+                match response.status {
+                    200 => seen.push((key, sequence_of(&String::from_utf8_lossy(&response.body)))),
+                    404 => {}
+                    status => panic!("unexpected status {status} for {key}"),
+                }
+                if !response.closes {
+                    connection = Some(conn);
+                }
+            }
+            Err(_) => return seen,
+        }
+    }
+    seen
+}
+
+/// The write number in a value `"<writer>-<number>"`.
+fn sequence_of(value: &str) -> u64 {
+    value
+        .split_once('-')
+        .and_then(|(_, number)| number.parse().ok())
+        .unwrap_or_else(|| panic!("not a written value: {value}"))
+}
+
 /// Checks a restarted server against what the writers were told.
 fn check_against(server: &Server, ledger: &Ledger) {
     let stored = server.all();
@@ -316,8 +356,14 @@ fn kill_while_writing(fsync: &str) {
     let addr = server.addr.clone();
     let stop = AtomicBool::new(false);
     let progress = (Mutex::new(0usize), Condvar::new());
-    let ledger = thread::scope(|scope| {
+    let (ledger, seen) = thread::scope(|scope| {
         let writers = scope.spawn(|| write_until_stopped(&addr, 16, &stop, &progress));
+        let readers: Vec<_> = (0..4)
+            .map(|reader| {
+                let addr = &addr;
+                scope.spawn(move || read_until_gone(addr, reader))
+            })
+            .collect();
         // Kill once a good number of writes were acknowledged: in the
         // middle of writing, with many requests in flight.
         let (count, changed) = &progress;
@@ -328,7 +374,11 @@ fn kill_while_writing(fsync: &str) {
         assert!(*guard >= 400, "only {} writes in {PATIENCE:?}", *guard);
         drop(guard);
         server.kill_9();
-        writers.join().expect("writers")
+        let seen: Vec<(String, u64)> = readers
+            .into_iter()
+            .flat_map(|r| r.join().expect("reader"))
+            .collect();
+        (writers.join().expect("writers"), seen)
     });
     assert!(ledger.acknowledged.len() >= 13, "writes were acknowledged");
     assert!(
@@ -338,6 +388,17 @@ fn kill_while_writing(fsync: &str) {
 
     let restarted = Server::start(&dir.0, &["--fsync", fsync]);
     check_against(&restarted, &ledger);
+    // Nothing a reader saw may be undone by the crash: each key now holds
+    // what a reader saw there, or something written after it.
+    let stored = restarted.all();
+    assert!(!seen.is_empty(), "the readers saw writes");
+    for (key, sequence) in &seen {
+        let now = stored.get(key).map(|value| sequence_of(value)).unwrap_or(0);
+        assert!(
+            now >= *sequence,
+            "{key}: a reader saw write {sequence}, the restart has {now}"
+        );
+    }
     let stderr = restarted.kill_9();
     assert!(stderr.contains("replayed"), "{stderr}");
 }

@@ -339,7 +339,13 @@ impl Handler for Api {
             (Route::All, _) => listing::all(&self.store),
             (Route::Keys, _) => listing::keys(&self.store, request.head.query()),
             (Route::Stats, _) => self.stats(),
-            (Route::Health, _) => Response::text(Status::OK, "ok\n"),
+            (Route::Health, _) => match self.store.failure() {
+                None => Response::text(Status::OK, "ok\n"),
+                Some(reason) => Response::problem(
+                    Status::SERVICE_UNAVAILABLE,
+                    format!("the log failed, writes are refused: {reason}"),
+                ),
+            },
             (_, Method::Other(name)) => Response::problem(
                 Status::NOT_IMPLEMENTED,
                 format!("method {name} is not implemented"),

@@ -22,6 +22,10 @@
 //! busy go out together in the next batch. No lock is held during the write
 //! or the fsync, so writers keep queueing and readers keep reading.
 //!
+//! A change is in the store's map as soon as it is queued, but a read that
+//! could return it first waits for its batch ([`Log::not_yet_durable`]), so
+//! no reader ever sees a write that a crash could still undo.
+//!
 //! With `everysec`, a background thread syncs once a second; with `never`,
 //! the OS decides. A failed write or sync stops the log: acknowledged writes
 //! are safe, and every later write is refused until the server restarts
@@ -31,6 +35,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
@@ -86,6 +91,11 @@ struct Shared {
     state: Mutex<State>,
     /// Signalled whenever a batch is written or a compaction switches files.
     changed: Condvar,
+    /// Copies of `State::next_seq` and of the durable mark (`synced` or
+    /// `written`, by `--fsync`), readable without the lock: a read checks
+    /// them to see whether anything it might return is not yet durable.
+    queued: AtomicU64,
+    durable: AtomicU64,
 }
 
 struct State {
@@ -175,6 +185,8 @@ impl Log {
                 buffer: Vec::new(),
             }),
             changed: Condvar::new(),
+            queued: AtomicU64::new(0),
+            durable: AtomicU64::new(0),
         });
         let syncer = match fsync {
             Fsync::EverySec => Some(Syncer::start(Arc::clone(&shared), path.to_owned())?),
@@ -199,9 +211,18 @@ impl Log {
         }
         let seq = state.next_seq;
         state.next_seq += 1;
+        self.shared.queued.store(state.next_seq, Ordering::Release);
         state.queued_bytes += record.encoded_len() as u64;
         state.queue.push(Queued { seq, record });
         Ok((Ticket(seq), state.file_bytes + state.queued_bytes))
+    }
+
+    /// The ticket of the last record queued, if it is not yet durable. Call
+    /// it under the store's lock, with the data a read is about to return;
+    /// waiting on the ticket then makes sure that data cannot be undone.
+    pub fn not_yet_durable(&self) -> Option<Ticket> {
+        let queued = self.shared.queued.load(Ordering::Acquire);
+        (self.shared.durable.load(Ordering::Acquire) < queued).then(|| Ticket(queued - 1))
     }
 
     /// Returns once the record of `ticket` is as durable as `--fsync` promises.
@@ -250,6 +271,7 @@ impl Log {
         match result {
             Ok(()) => {
                 state.written = upto;
+                self.shared.durable.store(upto, Ordering::Release);
                 if self.fsync == Fsync::Always {
                     state.synced = upto;
                     state.last_sync = Some(SystemTime::now());

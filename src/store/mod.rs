@@ -15,9 +15,9 @@
 //!
 //! A write is applied to the map, then waits (outside the lock) until its
 //! record is durable (`log.rs`), and only then returns, so its caller
-//! acknowledges nothing that a crash could lose. A reader may see a change a
-//! moment before it is durable; if the server dies in that moment, the
-//! change was never acknowledged.
+//! acknowledges nothing that a crash could lose. A read that could see a
+//! change not yet durable waits for the same group commit before it returns,
+//! so no reader sees a write that a crash could undo.
 //!
 //! The files, in the data directory:
 //! - `httpdb.log`: the log (`record.rs` has its format);
@@ -373,7 +373,37 @@ impl Store {
 
     /// The entry under `key`, if any.
     pub fn get(&self, key: &str) -> Option<Entry> {
-        self.lock().entries.get(key).cloned()
+        let (entry, pending) = {
+            let state = self.lock();
+            (state.entries.get(key).cloned(), self.not_yet_durable())
+        };
+        self.settle(pending);
+        entry
+    }
+
+    /// Under the lock: the last change that a read could see and that is
+    /// not durable yet.
+    fn not_yet_durable(&self) -> Option<Ticket> {
+        self.disk
+            .as_ref()
+            .and_then(|disk| disk.log.not_yet_durable())
+    }
+
+    /// After the lock: waits until every change a read could have seen is
+    /// durable, so a reader never sees a write that a crash could undo. The
+    /// wait is for the group commit already under way, and is skipped when
+    /// nothing is pending. After a log failure nothing more becomes durable;
+    /// the data is then returned as it is (writes are refused by then, and
+    /// `/_health` says so).
+    fn settle(&self, pending: Option<Ticket>) {
+        if let (Some(disk), Some(ticket)) = (&self.disk, pending) {
+            let _ = disk.log.wait(ticket);
+        }
+    }
+
+    /// Why the log stopped accepting writes, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.disk.as_ref().and_then(|disk| disk.log.stats().failed)
     }
 
     /// Stores `value` under `key` if `condition` holds for the current entry
@@ -493,30 +523,40 @@ impl Store {
 
     /// A copy of every entry in key order. Values are shared, not copied.
     pub fn entries(&self) -> Vec<(Arc<str>, Entry)> {
-        let state = self.lock();
-        state
-            .entries
-            .iter()
-            .map(|(key, entry)| (Arc::clone(key), entry.clone()))
-            .collect()
+        let (entries, pending) = {
+            let state = self.lock();
+            let entries = state
+                .entries
+                .iter()
+                .map(|(key, entry)| (Arc::clone(key), entry.clone()))
+                .collect();
+            (entries, self.not_yet_durable())
+        };
+        self.settle(pending);
+        entries
     }
 
     /// Up to `limit` keys that start with `prefix` and sort after `after`,
     /// in byte order: one page of a listing.
     pub fn keys(&self, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
-        let state = self.lock();
         let start = match after {
             Some(after) if after >= prefix => Bound::Excluded(after),
             _ => Bound::Included(prefix),
         };
-        state
-            .entries
-            .range::<str, _>((start, Bound::Unbounded))
-            .map(|(key, _)| key)
-            .take_while(|key| key.starts_with(prefix))
-            .take(limit)
-            .map(|key| key.to_string())
-            .collect()
+        let (keys, pending) = {
+            let state = self.lock();
+            let keys = state
+                .entries
+                .range::<str, _>((start, Bound::Unbounded))
+                .map(|(key, _)| key)
+                .take_while(|key| key.starts_with(prefix))
+                .take(limit)
+                .map(|key| key.to_string())
+                .collect();
+            (keys, self.not_yet_durable())
+        };
+        self.settle(pending);
+        keys
     }
 
     pub fn stats(&self) -> StoreStats {

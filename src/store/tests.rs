@@ -515,3 +515,31 @@ fn an_interrupted_compaction_leaves_the_log_as_it_was() {
     assert_eq!(value(&store, "/a").as_deref(), Some("1"));
     assert!(!dir.0.join(compaction::TEMP_FILE).exists());
 }
+
+#[test]
+fn a_read_waits_until_what_it_could_see_is_durable() {
+    let dir = TempDir::new("read-committed");
+    let store = open(&dir);
+    put(&store, "/a", "1");
+    let log = &store.disk.as_ref().expect("on disk").log;
+    assert_eq!(log.not_yet_durable(), None);
+    let size = fs::metadata(dir.log()).unwrap().len();
+    // A change queued (as a write does under the lock) but not yet written:
+    // a crash now would lose it, so no read may return until it is durable.
+    let record = Record {
+        revision: 2,
+        modified: SystemTime::now(),
+        key: "/b".into(),
+        change: Change::Delete,
+    };
+    let (ticket, _) = log.queue(record).expect("queue");
+    assert_eq!(log.not_yet_durable(), Some(ticket));
+    assert_eq!(fs::metadata(dir.log()).unwrap().len(), size);
+    assert_eq!(value(&store, "/a").as_deref(), Some("1"));
+    assert_eq!(
+        log.not_yet_durable(),
+        None,
+        "the read waited for the pending record"
+    );
+    assert!(fs::metadata(dir.log()).unwrap().len() > size);
+}
