@@ -21,17 +21,22 @@ use crate::store::Fsync;
 /// The environment variable prefix.
 const ENV_PREFIX: &str = "HTTPDB_";
 
-/// Workers per CPU core. Workers spend nearly all their time blocked on a
-/// socket read, not on the CPU, so the pool is sized for connections served
-/// at once, not for cores.
-const THREADS_PER_CORE: usize = 64;
-/// Fewest workers, whatever the machine.
-const MIN_THREADS: usize = 64;
+/// Workers per CPU core. A worker owns a connection while it is open, and
+/// spends nearly all its time blocked on a socket, not on the CPU, so the
+/// pool is sized for keep-alive connections served at once, not for cores.
+/// Fewer workers than busy clients means connections take turns, and every
+/// turn is a new TCP connection (see `server/mod.rs` for the figures).
+const THREADS_PER_CORE: usize = 256;
+/// Fewest workers, whatever the machine: 1024 idle workers cost about
+/// 12 MB of memory.
+const MIN_THREADS: usize = 1024;
 /// Waiting connections allowed per worker before new ones get 503.
 const PENDING_PER_THREAD: usize = 4;
 /// The most worker threads: each costs a stack, and each of its
 /// connections a file descriptor.
 const MAX_THREADS: usize = 10_000;
+/// File descriptors kept for the listener, the log, stdio and the like.
+const RESERVED_FILES: usize = 64;
 /// The largest `--max-body`: a value must fit in one log record.
 const MAX_BODY_LIMIT: u64 = 1 << 30;
 
@@ -55,6 +60,45 @@ pub struct Config {
     pub server: ServerOptions,
     pub storage: Storage,
     pub token: Option<String>,
+}
+
+impl Config {
+    /// Every connection, served or waiting, holds a file descriptor. If the
+    /// pool and the queue together need more than the process may open,
+    /// `accept` would fail under load instead of answering 503, so both are
+    /// shrunk to fit, keeping their ratio. Returns a warning when it shrinks.
+    pub fn fit_to_open_file_limit(&mut self, limit: usize) -> Option<String> {
+        let server = &mut self.server;
+        let wanted = server.threads + server.max_pending;
+        let available = limit.saturating_sub(RESERVED_FILES).max(2);
+        if wanted <= available {
+            return None;
+        }
+        let threads = (available * server.threads / wanted).max(1);
+        let pending = (available - threads).max(1);
+        let warning = format!(
+            "only {limit} files may be open (ulimit -n); using {threads} threads and \
+             --max-pending {pending} instead of {} and {}",
+            server.threads, server.max_pending
+        );
+        server.threads = threads;
+        server.max_pending = pending;
+        Some(warning)
+    }
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux); `None`
+/// when it is unlimited or cannot be read.
+pub fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// What the command line asks for.
@@ -514,6 +558,18 @@ mod tests {
             assert!(error.contains(mentions), "{args:?}: {error}");
             assert!(!error.contains('\n'), "one line: {error}");
         }
+    }
+
+    #[test]
+    fn the_pool_and_queue_shrink_to_the_open_file_limit() {
+        let mut config = run(&["--threads", "1000", "--max-pending", "3000"], &[]).unwrap();
+        assert_eq!(config.fit_to_open_file_limit(100_000), None);
+        let warning = config.fit_to_open_file_limit(1024).expect("a warning");
+        assert!(warning.contains("ulimit -n"), "{warning}");
+        let server = &config.server;
+        assert_eq!((server.threads, server.max_pending), (240, 720));
+        assert!(server.threads + server.max_pending + RESERVED_FILES <= 1024);
+        assert!(open_file_limit().is_none_or(|limit| limit > 0));
     }
 
     #[test]

@@ -35,7 +35,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: Config) -> ExitCode {
+fn run(mut config: Config) -> ExitCode {
+    if let Some(warning) =
+        config::open_file_limit().and_then(|limit| config.fit_to_open_file_limit(limit))
+    {
+        eprintln!("httpdb: warning: {warning}");
+    }
     let store = match &config.storage {
         Storage::InMemory => Arc::new(Store::in_memory()),
         Storage::Directory { dir, fsync, repair } => {
