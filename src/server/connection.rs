@@ -21,8 +21,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::http::{
-    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, Version,
-    read_body, read_head, write_continue, write_response,
+    Framing, Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status,
+    Version, read_body, read_head, write_continue, write_response,
 };
 
 use super::Shared;
@@ -178,6 +178,20 @@ impl<'a, H: Handler> Connection<'a, H> {
                 return self.respond(answering, &response, next);
             }
         };
+        let body_size = match head.framing() {
+            Framing::None => 0,
+            Framing::Length(length) => length,
+            Framing::Chunked => options.limits.max_body,
+        };
+        let Some(reservation) = shared.body_budget.reserve(body_size) else {
+            let response = Response::problem(
+                Status::SERVICE_UNAVAILABLE,
+                "too many request bodies are being received at once; try again shortly",
+            )
+            .with_header("Retry-After", "1");
+            let answering = self.answering(&head);
+            return self.respond(answering, &response, Next::CloseLingering);
+        };
         if head.expects_continue() && head.framing().has_body() {
             self.start_write_deadline(0);
             if write_continue(self.reader.get_mut()).is_err() {
@@ -193,7 +207,11 @@ impl<'a, H: Handler> Connection<'a, H> {
         let next = self.persistence_next(&head);
         let handler = &shared.handler;
         let request = Request { head, body };
-        match catch_unwind(AssertUnwindSafe(|| handler.handle(accepted, request))) {
+        let handled = catch_unwind(AssertUnwindSafe(|| handler.handle(accepted, request)));
+        // The body is stored or dropped by now: its memory is no longer the
+        // request's, and the next request may have it.
+        drop(reservation);
+        match handled {
             Ok(response) => self.respond(answering, &response, next),
             Err(_) => {
                 eprintln!("httpdb: a request handler panicked; answering 500");
