@@ -1,0 +1,288 @@
+//! The soak test: mixed GET/PUT/DELETE load from many threads, alongside
+//! slow clients, garbage clients and idle connections, against the real
+//! binary on a data directory, for a bounded time. Afterwards every
+//! acknowledged write must be readable, the server must still answer, and
+//! after a `kill -9` and a restart everything must still be there.
+//!
+//! Ignored by default (it runs for a while); run it with
+//! `cargo test --release -- --ignored soak`. `SOAK_SECONDS` sets the
+//! duration (default 20).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+const WRITERS: usize = 16;
+const KEYS_EACH: usize = 50;
+
+fn start(dir: &PathBuf) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--quiet",
+            "--threads",
+            "64",
+            "--read-timeout",
+            "1",
+            "--idle-timeout",
+            "1",
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start httpdb");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    (
+        child,
+        first
+            .trim()
+            .trim_start_matches("listening on http://")
+            .to_string(),
+    )
+}
+
+/// A keep-alive client that reconnects when told to close.
+struct Client {
+    addr: String,
+    reader: Option<BufReader<TcpStream>>,
+}
+
+impl Client {
+    fn new(addr: &str) -> Client {
+        Client {
+            addr: addr.to_string(),
+            reader: None,
+        }
+    }
+
+    fn send(&mut self, method: &str, key: &str, body: Option<&[u8]>) -> (u16, Vec<u8>) {
+        for _attempt in 0..3 {
+            if self.reader.is_none() {
+                let stream = TcpStream::connect(&self.addr).expect("connect");
+                stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+                self.reader = Some(BufReader::new(stream));
+            }
+            let reader = self.reader.as_mut().expect("connected");
+            let mut request = format!("{method} {key} HTTP/1.1\r\nHost: soak\r\n");
+            if let Some(body) = body {
+                request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            }
+            request.push_str("\r\n");
+            let mut bytes = request.into_bytes();
+            bytes.extend_from_slice(body.unwrap_or_default());
+            if reader.get_mut().write_all(&bytes).is_err() {
+                // The server closed an idle connection just as we reused it:
+                // nothing was received, so the request is safe to repeat.
+                self.reader = None;
+                continue;
+            }
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                self.reader = None;
+                continue;
+            }
+            let status: u16 = line
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("a status");
+            let (mut length, mut closes) = (0, false);
+            loop {
+                line.clear();
+                reader.read_line(&mut line).expect("a header");
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(": ").expect("name: value");
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.parse().expect("a length"),
+                    "connection" => closes = value.eq_ignore_ascii_case("close"),
+                    _ => {}
+                }
+            }
+            let no_body = status == 204 || status == 304;
+            let mut body = vec![0; if no_body { 0 } else { length }];
+            reader.read_exact(&mut body).expect("the body");
+            if closes {
+                self.reader = None;
+            }
+            return (status, body);
+        }
+        panic!("{method} {key}: the server kept closing the connection");
+    }
+}
+
+/// Deterministic pseudo-random numbers.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Mixed load over one writer's own keys; returns what each key should hold.
+fn mixed_load(
+    addr: &str,
+    writer: usize,
+    stop: &AtomicBool,
+    operations: &AtomicU64,
+) -> HashMap<String, Option<Vec<u8>>> {
+    let mut client = Client::new(addr);
+    let mut expected: HashMap<String, Option<Vec<u8>>> = HashMap::new();
+    let mut random = writer as u64 * 7919 + 1;
+    let mut sequence = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let key = format!("/soak/{writer}/{}", next(&mut random) % KEYS_EACH as u64);
+        match next(&mut random) % 10 {
+            0..=3 => {
+                sequence += 1;
+                let value = format!("{writer}-{sequence}").into_bytes();
+                let (status, _) = client.send("PUT", &key, Some(&value));
+                assert!(matches!(status, 200 | 201), "PUT {key}: {status}");
+                expected.insert(key, Some(value));
+            }
+            4 => {
+                let (status, _) = client.send("DELETE", &key, None);
+                let existed = matches!(expected.get(&key), Some(Some(_)));
+                assert_eq!(status, if existed { 204 } else { 404 }, "DELETE {key}");
+                expected.insert(key, None);
+            }
+            _ => {
+                let (status, body) = client.send("GET", &key, None);
+                match expected.get(&key) {
+                    Some(Some(value)) => assert_eq!((status, &body), (200, value), "GET {key}"),
+                    _ => assert_eq!(status, 404, "GET {key}"),
+                }
+            }
+        }
+        operations.fetch_add(1, Ordering::Relaxed);
+    }
+    expected
+}
+
+/// Sends a request a byte at a time, slower than the read timeout allows.
+fn slow_client(addr: &str, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut stream) = TcpStream::connect(addr) else {
+            continue;
+        };
+        for byte in b"PUT /soak/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nslow" {
+            if stop.load(Ordering::Relaxed) || stream.write_all(&[*byte]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Sends garbage of several kinds, over and over.
+fn garbage_client(addr: &str, stop: &AtomicBool) {
+    let payloads: [&[u8]; 5] = [
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"PUT /soak/0/1 HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"PUT /soak/0/2 HTTP/2.0\r\n\r\n",
+        b"\x00\x01\x02\x03\xff\xfe\r\n\r\n",
+    ];
+    let mut index = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.write_all(payloads[index % payloads.len()]);
+            let mut sink = Vec::new();
+            let _ = stream.read_to_end(&mut sink);
+        }
+        index += 1;
+    }
+}
+
+#[test]
+#[ignore = "runs for SOAK_SECONDS (default 20); run with --ignored soak"]
+fn soak_mixed_load_with_slow_garbage_and_idle_clients() {
+    let seconds: u64 = std::env::var("SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let dir = std::env::temp_dir().join(format!("httpdb-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut server, addr) = start(&dir);
+    let stop = AtomicBool::new(false);
+    let operations = AtomicU64::new(0);
+    let started = Instant::now();
+
+    let expected: HashMap<String, Option<Vec<u8>>> = thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let (addr, stop, operations) = (&addr, &stop, &operations);
+                scope.spawn(move || mixed_load(addr, writer, stop, operations))
+            })
+            .collect();
+        for _ in 0..4 {
+            scope.spawn(|| slow_client(&addr, &stop));
+        }
+        for _ in 0..2 {
+            scope.spawn(|| garbage_client(&addr, &stop));
+        }
+        // Idle keep-alive connections, opened and left alone.
+        let idle: Vec<TcpStream> = (0..100)
+            .filter_map(|_| TcpStream::connect(&addr).ok())
+            .collect();
+        thread::sleep(Duration::from_secs(seconds));
+        stop.store(true, Ordering::Relaxed);
+        drop(idle);
+        writers
+            .into_iter()
+            .flat_map(|writer| writer.join().expect("a writer failed"))
+            .collect()
+    });
+    let ran = started.elapsed();
+    let total = operations.load(Ordering::Relaxed);
+    eprintln!(
+        "soak: {total} operations in {ran:.1?} ({:.0}/s)",
+        total as f64 / ran.as_secs_f64()
+    );
+    assert!(total > 0);
+
+    let check = |addr: &str, when: &str| {
+        let mut client = Client::new(addr);
+        for (key, value) in &expected {
+            let (status, body) = client.send("GET", key, None);
+            match value {
+                Some(value) => assert_eq!((status, &body), (200, value), "{when}: {key}"),
+                None => assert_eq!(status, 404, "{when}: {key}"),
+            }
+        }
+        assert_eq!(
+            client.send("GET", "/_health", None).0,
+            200,
+            "{when}: health"
+        );
+        assert_eq!(
+            client.send("GET", "/soak/slow", None).0,
+            404,
+            "{when}: no slow write completed"
+        );
+    };
+    check(&addr, "after the load");
+
+    server.kill().expect("kill -9");
+    server.wait().expect("reap");
+    let (mut restarted, addr) = start(&dir);
+    check(&addr, "after kill -9 and a restart");
+    restarted.kill().expect("kill");
+    restarted.wait().expect("reap");
+    let _ = std::fs::remove_dir_all(&dir);
+}
