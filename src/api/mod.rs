@@ -21,6 +21,7 @@ pub mod listing;
 
 use std::sync::Arc;
 
+use crate::http::response::HeaderValue;
 use crate::http::{
     Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
 };
@@ -170,8 +171,8 @@ impl Api {
         };
         let validators = |response: Response| {
             response
-                .with_header("ETag", etag(entry.revision))
-                .with_header("Last-Modified", httpdate::fmt_http_date(entry.modified))
+                .with_header("ETag", HeaderValue::ETag(entry.revision))
+                .with_header("Last-Modified", HeaderValue::Date(entry.modified))
         };
         match Preconditions::from_head(head).evaluate(Some(&entry), true) {
             Outcome::Proceed => validators(Response::new(Status::OK)).with_body(
@@ -205,8 +206,10 @@ impl Api {
         match result {
             Ok(written) if written.created => Response::new(Status::CREATED)
                 .with_header("Location", head.path().to_owned())
-                .with_header("ETag", etag(written.revision)),
-            Ok(written) => Response::new(Status::OK).with_header("ETag", etag(written.revision)),
+                .with_header("ETag", HeaderValue::ETag(written.revision)),
+            Ok(written) => {
+                Response::new(Status::OK).with_header("ETag", HeaderValue::ETag(written.revision))
+            }
             Err(error) => write_failed(key, error),
         }
     }
@@ -251,6 +254,8 @@ impl Api {
                 "bytes": log.bytes,
                 "live_bytes": store.live_log_bytes,
                 "compactions": log.compactions,
+                "batches": log.batches,
+                "records_per_batch": log.records as f64 / log.batches.max(1) as f64,
                 "last_sync": log.last_sync.map(httpdate::fmt_http_date),
                 "failed": log.failed,
             }),

@@ -57,16 +57,17 @@ pub enum Method {
 }
 
 impl Method {
-    fn from_token(token: &str) -> Method {
+    fn from_token(token: &[u8]) -> Method {
         // Method names are case-sensitive (RFC 9110 §9.1): `get` is not GET.
         match token {
-            "GET" => Method::Get,
-            "HEAD" => Method::Head,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "OPTIONS" => Method::Options,
-            other => Method::Other(other.into()),
+            b"GET" => Method::Get,
+            b"HEAD" => Method::Head,
+            b"POST" => Method::Post,
+            b"PUT" => Method::Put,
+            b"DELETE" => Method::Delete,
+            b"OPTIONS" => Method::Options,
+            // Token bytes are ASCII, so nothing is replaced.
+            other => Method::Other(String::from_utf8_lossy(other).into()),
         }
     }
 
@@ -311,8 +312,7 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, HttpError> {
     }
     let version = parse_version(version)?;
     let target_start = method.len() + 1;
-    // Token bytes are ASCII, so the lossy conversion never replaces anything.
-    let method = Method::from_token(&String::from_utf8_lossy(method));
+    let method = Method::from_token(method);
     Ok(RequestLine {
         method,
         target: target_start..target_start + target.len(),

@@ -12,9 +12,14 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, BufWriter, IoSlice, Write};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::Status;
 use super::date;
+
+/// Bodies up to this size are copied into the head's buffer and written with
+/// it in one `write`.
+const COPY_BODY_UP_TO: usize = 8 * 1024;
 
 /// The `Server` header value.
 pub const SERVER: &str = concat!("httpdb/", env!("CARGO_PKG_VERSION"));
@@ -76,11 +81,80 @@ impl fmt::Debug for Body {
     }
 }
 
+/// A header value, kept in the form that is cheapest to produce: the writer
+/// renders it straight into the response head, so a GET allocates no
+/// strings for its ETag, Last-Modified or stored Content-Type.
+#[derive(Clone, Debug)]
+pub enum HeaderValue {
+    Text(Cow<'static, str>),
+    /// Shared with its owner, such as the content type of a stored value.
+    Shared(Arc<str>),
+    /// An HTTP date (`Last-Modified`).
+    Date(SystemTime),
+    /// A strong entity tag for a revision: `"<revision>"`.
+    ETag(u64),
+}
+
+impl HeaderValue {
+    fn render(&self, out: &mut Vec<u8>) {
+        match self {
+            HeaderValue::Text(text) => out.extend_from_slice(text.as_bytes()),
+            HeaderValue::Shared(text) => out.extend_from_slice(text.as_bytes()),
+            HeaderValue::Date(time) => date::append(*time, out),
+            HeaderValue::ETag(revision) => {
+                out.push(b'"');
+                append_decimal(out, *revision);
+                out.push(b'"');
+            }
+        }
+    }
+
+    /// The value as text.
+    pub fn to_text(&self) -> String {
+        let mut out = Vec::new();
+        self.render(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+impl From<&'static str> for HeaderValue {
+    fn from(text: &'static str) -> Self {
+        HeaderValue::Text(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for HeaderValue {
+    fn from(text: String) -> Self {
+        HeaderValue::Text(Cow::Owned(text))
+    }
+}
+
+impl From<Arc<str>> for HeaderValue {
+    fn from(text: Arc<str>) -> Self {
+        HeaderValue::Shared(text)
+    }
+}
+
+/// Appends `value` in decimal without going through `fmt` or allocating.
+fn append_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
 /// A status, headers and a body, before the connection adds its own headers.
 #[derive(Debug)]
 pub struct Response {
     status: Status,
-    headers: Vec<(&'static str, Cow<'static, str>)>,
+    headers: Vec<(&'static str, HeaderValue)>,
     body: Body,
 }
 
@@ -89,7 +163,7 @@ impl Response {
     pub fn new(status: Status) -> Response {
         Response {
             status,
-            headers: Vec::new(),
+            headers: Vec::with_capacity(4),
             body: Body::Empty,
         }
     }
@@ -124,14 +198,10 @@ impl Response {
 
     /// Adds a header. Values come from this program or from validated request
     /// fields, so they never hold CR or LF.
-    pub fn with_header(
-        mut self,
-        name: &'static str,
-        value: impl Into<Cow<'static, str>>,
-    ) -> Response {
+    pub fn with_header(mut self, name: &'static str, value: impl Into<HeaderValue>) -> Response {
         let value = value.into();
         debug_assert!(
-            !value.contains(['\r', '\n']),
+            !value.to_text().contains(['\r', '\n']),
             "header {name} would split the response"
         );
         self.headers.push((name, value));
@@ -139,7 +209,7 @@ impl Response {
     }
 
     /// Sets the body and its Content-Type.
-    pub fn with_body(self, content_type: impl Into<Cow<'static, str>>, body: Body) -> Response {
+    pub fn with_body(self, content_type: impl Into<HeaderValue>, body: Body) -> Response {
         let mut response = self.with_header("Content-Type", content_type);
         response.body = body;
         response
@@ -149,12 +219,12 @@ impl Response {
         self.status
     }
 
-    /// The first value of the named header set by the handler.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// The first value of the named header set by the handler, as text.
+    pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, value)| value.to_text())
     }
 
     pub fn body(&self) -> &Body {
@@ -194,7 +264,7 @@ pub fn write_response<W: Write>(
     let head = scratch;
     head.clear();
     head.extend_from_slice(b"HTTP/1.1 ");
-    head.extend_from_slice(response.status.code().to_string().as_bytes());
+    append_decimal(head, u64::from(response.status.code()));
     head.push(b' ');
     head.extend_from_slice(response.status.reason().as_bytes());
     head.extend_from_slice(b"\r\nDate: ");
@@ -205,13 +275,13 @@ pub fn write_response<W: Write>(
     for (name, value) in &response.headers {
         head.extend_from_slice(name.as_bytes());
         head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
+        value.render(head);
         head.extend_from_slice(b"\r\n");
     }
     let no_body = response.status.forbids_body();
     if !no_body {
         head.extend_from_slice(b"Content-Length: ");
-        head.extend_from_slice(response.body.len().to_string().as_bytes());
+        append_decimal(head, response.body.len());
         head.extend_from_slice(b"\r\n");
     }
     match persistence {
@@ -235,7 +305,14 @@ pub fn write_response<W: Write>(
         }
         in_memory => {
             let bytes = in_memory.bytes().unwrap_or_default();
-            write_all_vectored(out, &mut [IoSlice::new(head), IoSlice::new(bytes)])?;
+            // A small body is copied after the head and sent with one
+            // `write`; a large one goes by reference in a `writev`.
+            if bytes.len() <= COPY_BODY_UP_TO {
+                head.extend_from_slice(bytes);
+                out.write_all(head)?;
+            } else {
+                write_all_vectored(out, &mut [IoSlice::new(head), IoSlice::new(bytes)])?;
+            }
             Ok(bytes.len() as u64)
         }
     }
@@ -318,7 +395,7 @@ mod tests {
     fn problem_details_body() {
         let response = Response::problem(Status::NOT_FOUND, "key '/x' not found");
         assert_eq!(
-            response.header("content-type"),
+            response.header("content-type").as_deref(),
             Some("application/problem+json")
         );
         let body: serde_json::Value =

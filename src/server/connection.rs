@@ -198,7 +198,9 @@ impl<'a, H: Handler> Connection<'a, H> {
                 return Next::Close;
             }
         }
-        self.start_read_deadline();
+        if head.framing().has_body() {
+            self.start_read_deadline();
+        }
         let body = match read_body(&mut self.reader, head.framing(), options.limits.max_body) {
             Ok(body) => body,
             Err(error) => return self.refuse(error, Some(&head)),

@@ -34,7 +34,7 @@ mod log;
 mod record;
 mod recovery;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
@@ -222,9 +222,28 @@ struct State {
     last_revision: u64,
     value_bytes: u64,
     live_log_bytes: u64,
+    /// One shared copy of each content type in use: a million values of
+    /// `text/plain` share one string instead of holding a million.
+    content_types: HashSet<Arc<str>>,
 }
 
+/// The most distinct content types shared; past this, each value keeps its
+/// own copy, so a client inventing types cannot grow the set without bound.
+const MAX_SHARED_CONTENT_TYPES: usize = 1024;
+
 impl State {
+    /// The shared copy of `content_type`.
+    fn shared_content_type(&mut self, content_type: &str) -> Arc<str> {
+        if let Some(shared) = self.content_types.get(content_type) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = content_type.into();
+        if self.content_types.len() < MAX_SHARED_CONTENT_TYPES {
+            self.content_types.insert(Arc::clone(&shared));
+        }
+        shared
+    }
+
     /// Adds or replaces an entry, keeping the totals.
     fn insert(&mut self, key: Arc<str>, entry: Entry) -> Option<Entry> {
         let key_len = key.len();
@@ -347,7 +366,8 @@ impl Store {
             last_revision: replayed.last_revision,
             ..State::default()
         };
-        for (key, entry) in replayed.entries {
+        for (key, mut entry) in replayed.entries {
+            entry.content_type = state.shared_content_type(&entry.content_type);
             state.insert(key, entry);
         }
         let report = OpenReport {
@@ -417,16 +437,20 @@ impl Store {
     ) -> Result<Written, WriteError> {
         // Build the shared value before taking the lock: it copies the bytes.
         let value: Arc<[u8]> = value.into();
-        let content_type: Arc<str> = content_type.into();
-        let key: Arc<str> = key.into();
         let (written, ticket) = {
             let mut state = self.lock();
-            let current = state.entries.get(&key);
-            if !condition(current) {
+            let current = state.entries.get_key_value(key);
+            if !condition(current.map(|(_, entry)| entry)) {
                 return Err(WriteError::ConditionFailed {
-                    current: current.map(|entry| entry.revision),
+                    current: current.map(|(_, entry)| entry.revision),
                 });
             }
+            // A rewrite reuses the key the map already holds.
+            let key: Arc<str> = match current {
+                Some((existing, _)) => Arc::clone(existing),
+                None => key.into(),
+            };
+            let content_type = state.shared_content_type(content_type);
             let entry = Entry {
                 value,
                 content_type,
