@@ -14,7 +14,8 @@ use support::{Plan, Table, human, rate, with_spread};
 const BATCH: u64 = 64;
 
 fn small_get() -> Vec<u8> {
-    b"GET /hello HTTP/1.1\r\nHost: localhost:6111\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n".to_vec()
+    b"GET /hello HTTP/1.1\r\nHost: localhost:6111\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"
+        .to_vec()
 }
 
 fn put_with_body(size: usize) -> Vec<u8> {
@@ -28,7 +29,8 @@ fn put_with_body(size: usize) -> Vec<u8> {
 
 fn chunked_put(size: usize, chunk: usize) -> Vec<u8> {
     let mut request =
-        b"PUT /some/key HTTP/1.1\r\nHost: localhost:6111\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        b"PUT /some/key HTTP/1.1\r\nHost: localhost:6111\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
     let mut left = size;
     while left > 0 {
         let this = left.min(chunk);
@@ -54,7 +56,9 @@ fn browser_get() -> Vec<u8> {
          Sec-Fetch-Site: same-origin\r\nIf-None-Match: \"17\"\r\nCache-Control: max-age=0\r\n",
     );
     for i in 14..40 {
-        request.push_str(&format!("X-Custom-Header-{i}: value-{i}-abcdefghijklmnopqrstuvwxyz\r\n"));
+        request.push_str(&format!(
+            "X-Custom-Header-{i}: value-{i}-abcdefghijklmnopqrstuvwxyz\r\n"
+        ));
     }
     request.push_str("\r\n");
     request.into_bytes()

@@ -27,6 +27,9 @@ use httpdb::stats::ServerStats;
 use httpdb::store::{Fsync, Store, StoreOptions};
 use support::{Figure, Latency, Plan, Series, Table, micros, save_svg, with_spread};
 
+/// `(clients, figure)` points of one line of the chart.
+type Points = Vec<(f64, f64)>;
+
 const VALUE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// A running server and, for a store on disk, its directory.
@@ -45,13 +48,20 @@ impl Target {
         let (store, dir) = match fsync {
             None => (Arc::new(Store::in_memory()), None),
             Some(fsync) => {
-                let dir = std::env::temp_dir().join(format!("httpdb-bench-{}-{}", fsync.as_str(), std::process::id()));
+                let dir = std::env::temp_dir().join(format!(
+                    "httpdb-bench-{}-{}",
+                    fsync.as_str(),
+                    std::process::id()
+                ));
                 let _ = std::fs::remove_dir_all(&dir);
                 let store_options = StoreOptions {
                     fsync,
                     ..StoreOptions::default()
                 };
-                (Store::open(&dir, store_options).expect("open the store").0, Some(dir))
+                (
+                    Store::open(&dir, store_options).expect("open the store").0,
+                    Some(dir),
+                )
             }
         };
         store
@@ -108,7 +118,11 @@ impl Connection {
         if self.reader.read_line(&mut self.line)? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        let status = self.line.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status = self
+            .line
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let (mut length, mut closes) = (0, false);
         loop {
             self.line.clear();
@@ -169,7 +183,8 @@ fn load(addr: SocketAddr, clients: usize, kind: Kind, time: Duration) -> Load {
             .map(|client| {
                 let stop = &stop;
                 scope.spawn(move || {
-                    let (mut requests, mut errors, mut latencies) = (0u64, 0u64, Vec::with_capacity(1 << 16));
+                    let (mut requests, mut errors, mut latencies) =
+                        (0u64, 0u64, Vec::with_capacity(1 << 16));
                     let mut connection = None;
                     while !stop.load(Ordering::Relaxed) {
                         let request = request_bytes(kind, client, requests + errors);
@@ -202,7 +217,10 @@ fn load(addr: SocketAddr, clients: usize, kind: Kind, time: Duration) -> Load {
             .collect();
         thread::sleep(time);
         stop.store(true, Ordering::Relaxed);
-        workers.into_iter().map(|w| w.join().expect("a client thread")).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a client thread"))
+            .collect()
     });
     let elapsed = started.elapsed();
     let mut load = Load {
@@ -269,8 +287,13 @@ fn row(table: &mut Table, name: String, clients: usize, measured: &Measured) {
 fn idle_connections(addr: SocketAddr, count: usize) -> Vec<Connection> {
     let mut idle = Vec::with_capacity(count);
     for _ in 0..count {
-        let Ok(mut connection) = Connection::open(addr) else { break };
-        if connection.exchange(b"GET /bench HTTP/1.1\r\nHost: idle\r\n\r\n").is_ok() {
+        let Ok(mut connection) = Connection::open(addr) else {
+            break;
+        };
+        if connection
+            .exchange(b"GET /bench HTTP/1.1\r\nHost: idle\r\n\r\n")
+            .is_ok()
+        {
             idle.push(connection);
         }
     }
@@ -279,16 +302,32 @@ fn idle_connections(addr: SocketAddr, count: usize) -> Vec<Connection> {
 
 fn main() {
     let plan = Plan::from_env();
-    let client_counts: &[usize] = if plan.quick { &[1, 16, 64] } else { &[1, 16, 64, 256] };
+    let client_counts: &[usize] = if plan.quick {
+        &[1, 16, 64]
+    } else {
+        &[1, 16, 64, 256]
+    };
     let mut table = Table::new(
         "server",
         "server: end to end over loopback (clients on the same 2 cores; 64-byte values)",
-        &["scenario", "clients", "requests/s", "p50", "p99", "p99.9", "errors"],
+        &[
+            "scenario",
+            "clients",
+            "requests/s",
+            "p50",
+            "p99",
+            "p99.9",
+            "errors",
+        ],
     );
-    let mut chart: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = Vec::new();
+    // For the chart: per scenario, throughput and p99 against client count.
+    let mut chart: Vec<(String, Points, Points)> = Vec::new();
 
     let memory = Target::start(None);
-    for (name, kind) in [("keep-alive GET", Kind::Get), ("keep-alive PUT (in memory)", Kind::Put)] {
+    for (name, kind) in [
+        ("keep-alive GET", Kind::Get),
+        ("keep-alive PUT (in memory)", Kind::Put),
+    ] {
         let (mut throughput, mut p99) = (Vec::new(), Vec::new());
         for &clients in client_counts {
             let measured = measure(&plan, memory.addr(), clients, kind);
@@ -300,11 +339,21 @@ fn main() {
     }
     for clients in [16, 64] {
         let measured = measure(&plan, memory.addr(), clients, Kind::Close);
-        row(&mut table, "HTTP/1.0, a connection per request".into(), clients, &measured);
+        row(
+            &mut table,
+            "HTTP/1.0, a connection per request".into(),
+            clients,
+            &measured,
+        );
     }
     let idle = idle_connections(memory.addr(), plan.size(2000, 200));
     let measured = measure(&plan, memory.addr(), 64, Kind::Get);
-    row(&mut table, format!("keep-alive GET beside {} idle", idle.len()), 64, &measured);
+    row(
+        &mut table,
+        format!("keep-alive GET beside {} idle", idle.len()),
+        64,
+        &measured,
+    );
     drop(idle);
     drop(memory);
 
@@ -312,23 +361,37 @@ fn main() {
         let disk = Target::start(Some(fsync));
         for clients in [1, 64] {
             let measured = measure(&plan, disk.addr(), clients, Kind::Put);
-            row(&mut table, format!("keep-alive PUT, --fsync {}", fsync.as_str()), clients, &measured);
+            row(
+                &mut table,
+                format!("keep-alive PUT, --fsync {}", fsync.as_str()),
+                clients,
+                &measured,
+            );
         }
     }
     println!("\nwrote {}", table.save_csv().display());
 
     let throughput = chart
         .iter()
-        .map(|(name, points, _)| Series { name: name.clone(), points: points.clone() })
+        .map(|(name, points, _)| Series {
+            name: name.clone(),
+            points: points.clone(),
+        })
         .collect();
     let p99 = chart
         .iter()
-        .map(|(name, _, points)| Series { name: name.clone(), points: points.clone() })
+        .map(|(name, _, points)| Series {
+            name: name.clone(),
+            points: points.clone(),
+        })
         .collect();
     let svg = save_svg(
         "server.svg",
         "httpdb over loopback: keep-alive clients",
-        &[("throughput", "requests/s", throughput), ("p99 latency", "µs", p99)],
+        &[
+            ("throughput", "requests/s", throughput),
+            ("p99 latency", "µs", p99),
+        ],
     );
     println!("wrote {}", svg.display());
 }

@@ -39,7 +39,13 @@ enum Operation {
 
 /// Operations per second over `threads` threads, each sample a fresh run of
 /// `plan.sample`.
-fn measure(plan: &Plan, store: &Arc<Store>, keys: u64, threads: usize, operation: Operation) -> Figure {
+fn measure(
+    plan: &Plan,
+    store: &Arc<Store>,
+    keys: u64,
+    threads: usize,
+    operation: Operation,
+) -> Figure {
     let run = |time: Duration| -> f64 {
         let stop = AtomicBool::new(false);
         let done = AtomicU64::new(0);
@@ -48,7 +54,7 @@ fn measure(plan: &Plan, store: &Arc<Store>, keys: u64, threads: usize, operation
             for thread in 0..threads {
                 let (stop, done, store) = (&stop, &done, store);
                 scope.spawn(move || {
-                    let mut random = 0x9E37_79B9 ^ (thread as u64 + 1) * 0x1234_5678_9ABC;
+                    let mut random = 0x9E37_79B9 ^ ((thread as u64 + 1) * 0x1234_5678_9ABC);
                     let mut count = 0;
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..64 {
@@ -58,11 +64,15 @@ fn measure(plan: &Plan, store: &Arc<Store>, keys: u64, threads: usize, operation
                                     black_box(store.get(&key));
                                 }
                                 Operation::Put => {
-                                    store.put(&key, "text/plain", VALUE.to_vec(), |_| true).expect("put");
+                                    store
+                                        .put(&key, "text/plain", VALUE.to_vec(), |_| true)
+                                        .expect("put");
                                 }
                                 Operation::DeleteAndPut => {
                                     store.delete(&key, |_| true).expect("delete");
-                                    store.put(&key, "text/plain", VALUE.to_vec(), |_| true).expect("put");
+                                    store
+                                        .put(&key, "text/plain", VALUE.to_vec(), |_| true)
+                                        .expect("put");
                                 }
                             }
                             count += 1;
@@ -83,7 +93,9 @@ fn measure(plan: &Plan, store: &Arc<Store>, keys: u64, threads: usize, operation
 fn filled_store(keys: u64) -> Arc<Store> {
     let store = Arc::new(Store::in_memory());
     for n in 0..keys {
-        store.put(&key(n), "text/plain", VALUE.to_vec(), |_| true).expect("put");
+        store
+            .put(&key(n), "text/plain", VALUE.to_vec(), |_| true)
+            .expect("put");
     }
     store
 }
@@ -93,7 +105,13 @@ fn main() {
     let mut table = Table::new(
         "store",
         "store: operations per second (in memory, 100-byte values)",
-        &["keys / operation", "1 thread", "2 threads", "8 threads", "64 threads"],
+        &[
+            "keys / operation",
+            "1 thread",
+            "2 threads",
+            "8 threads",
+            "64 threads",
+        ],
     );
     let sizes = [1_000u64, plan.size(1_000_000, 20_000) as u64];
     for keys in sizes {
@@ -105,7 +123,9 @@ fn main() {
         ] {
             let mut row = vec![format!("{} keys / {name}", human(keys as f64))];
             for threads in [1, 2, 8, 64] {
-                row.push(with_spread(&measure(&plan, &store, keys, threads, operation)));
+                row.push(with_spread(&measure(
+                    &plan, &store, keys, threads, operation,
+                )));
             }
             table.row(row);
         }
@@ -132,7 +152,9 @@ fn replay(plan: &Plan) {
                 let store = &store;
                 scope.spawn(move || {
                     for n in (writer..records).step_by(writers as usize) {
-                        store.put(&key(n), "text/plain", VALUE.to_vec(), |_| true).expect("put");
+                        store
+                            .put(&key(n), "text/plain", VALUE.to_vec(), |_| true)
+                            .expect("put");
                     }
                 });
             }
@@ -158,7 +180,10 @@ fn replay(plan: &Plan) {
     table.row(vec![
         human(records as f64),
         human(bytes as f64),
-        format!("{:.2} ({:.2}-{:.2})", seconds.median, seconds.low, seconds.high),
+        format!(
+            "{:.2} ({:.2}-{:.2})",
+            seconds.median, seconds.low, seconds.high
+        ),
         human(records as f64 / seconds.median),
         human(bytes as f64 / seconds.median / 1e6),
     ]);

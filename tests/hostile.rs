@@ -136,6 +136,16 @@ fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
         "--idle-timeout",
         "30",
     ]);
+    // The server's stderr, line by line, so the test can wait for a line.
+    let (lines, stderr_lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
     // Let the running server open at most 32 files.
     let limited = Command::new("prlimit")
         .arg(format!("--pid={}", child.id()))
@@ -168,6 +178,10 @@ fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
             stream
         })
         .collect();
+    let backed_off = stderr_lines
+        .recv_timeout(PATIENCE)
+        .expect("the server reports the failing accept");
+    assert!(backed_off.contains("accept failed"), "{backed_off}");
     // Free the descriptors: every waiting client is then served.
     drop(held);
     for stream in &mut waiting {
@@ -184,20 +198,8 @@ fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
             .expect("answered")
             .starts_with("HTTP/1.1 200")
     );
-
     child.kill().expect("kill");
     child.wait().expect("reap");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("stderr");
-    assert!(
-        stderr.contains("accept failed"),
-        "the backoff was exercised: {stderr}"
-    );
 }
 
 #[test]

@@ -125,7 +125,8 @@ impl Latency {
             return Latency::default();
         }
         latencies.sort_unstable();
-        let at = |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction).round() as usize];
+        let at =
+            |fraction: f64| latencies[((latencies.len() - 1) as f64 * fraction).round() as usize];
         Latency {
             p50: at(0.50),
             p99: at(0.99),
@@ -175,7 +176,10 @@ impl Table {
         let mut text = self.columns.join(",");
         text.push('\n');
         for row in &self.rows {
-            let quoted: Vec<String> = row.iter().map(|cell| format!("\"{}\"", cell.replace('"', "'"))).collect();
+            let quoted: Vec<String> = row
+                .iter()
+                .map(|cell| format!("\"{}\"", cell.replace('"', "'")))
+                .collect();
             text.push_str(&quoted.join(","));
             text.push('\n');
         }
@@ -209,7 +213,11 @@ pub fn human(value: f64) -> String {
 
 /// A rate with its spread: `57.3k ±4%`.
 pub fn with_spread(figure: &Figure) -> String {
-    format!("{} ±{:.0}%", human(figure.median), figure.spread_percent() / 2.0)
+    format!(
+        "{} ±{:.0}%",
+        human(figure.median),
+        figure.spread_percent() / 2.0
+    )
 }
 
 /// A duration in the unit that reads best.
@@ -236,7 +244,9 @@ pub fn save_svg(file: &str, heading: &str, panels: &[(&str, &str, Vec<Series>)])
     const WIDTH: f64 = 460.0;
     const HEIGHT: f64 = 300.0;
     const MARGIN: f64 = 60.0;
-    const COLOURS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+    const COLOURS: [&str; 6] = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    ];
     let total_width = WIDTH * panels.len() as f64;
     let mut svg = format!(
         "<svg xmlns='http://www.w3.org/2000/svg' width='{total_width}' height='{}' font-family='sans-serif' font-size='12'>\n\
@@ -251,7 +261,9 @@ pub fn save_svg(file: &str, heading: &str, panels: &[(&str, &str, Vec<Series>)])
         let plot_width = WIDTH - MARGIN - 20.0;
         let plot_height = HEIGHT - 70.0;
         let points = series.iter().flat_map(|s| s.points.iter());
-        let (min_x, max_x) = points.clone().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+        let (min_x, max_x) = points.clone().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p.0), hi.max(p.0))
+        });
         let max_y = points.fold(0.0f64, |hi, p| hi.max(p.1)) * 1.1;
         let max_y = if max_y > 0.0 { max_y } else { 1.0 };
         let x_of = |x: f64| {
@@ -291,7 +303,10 @@ pub fn save_svg(file: &str, heading: &str, panels: &[(&str, &str, Vec<Series>)])
                 human(value)
             );
         }
-        let mut xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+        let mut xs: Vec<f64> = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
         xs.sort_by(f64::total_cmp);
         xs.dedup();
         for x in xs {
@@ -304,7 +319,11 @@ pub fn save_svg(file: &str, heading: &str, panels: &[(&str, &str, Vec<Series>)])
         }
         for (index, line) in series.iter().enumerate() {
             let colour = COLOURS[index % COLOURS.len()];
-            let path: Vec<String> = line.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", x_of(x), y_of(y))).collect();
+            let path: Vec<String> = line
+                .points
+                .iter()
+                .map(|&(x, y)| format!("{:.1},{:.1}", x_of(x), y_of(y)))
+                .collect();
             let _ = writeln!(
                 svg,
                 "<polyline fill='none' stroke='{colour}' stroke-width='2' points='{}'/>\n\

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::http::response::StreamedBody;
 use crate::http::{Body, Response, Status};
-use crate::store::{Entry, Store};
+use crate::store::{Entry, Key, Store};
 
 use super::is_json_media_type;
 
@@ -33,12 +33,12 @@ pub fn all(store: &Store) -> Response {
 }
 
 struct AllEntries {
-    entries: Vec<(Arc<str>, Entry)>,
+    entries: Vec<(Key, Entry)>,
     len: u64,
 }
 
 impl AllEntries {
-    fn new(entries: Vec<(Arc<str>, Entry)>) -> AllEntries {
+    fn new(entries: Vec<(Key, Entry)>) -> AllEntries {
         let mut listing = AllEntries { entries, len: 0 };
         let mut counter = ByteCounter(0);
         listing
@@ -54,7 +54,7 @@ impl AllEntries {
             if index > 0 {
                 out.write_all(b",")?;
             }
-            serde_json::to_writer(&mut *out, &**key)?;
+            serde_json::to_writer(&mut *out, key.as_str())?;
             out.write_all(b":{\"content_type\":")?;
             serde_json::to_writer(&mut *out, &*entry.content_type)?;
             write!(

@@ -59,8 +59,14 @@ mod tests {
     fn other_dates_are_formatted_and_the_cache_follows_them() {
         for seconds in [784_111_777, 784_111_777, 0, 1_763_938_430] {
             let mut out = Vec::new();
-            super::append(UNIX_EPOCH + Duration::from_millis(seconds * 1000 + 999), &mut out);
-            assert_eq!(out, httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds)).as_bytes());
+            super::append(
+                UNIX_EPOCH + Duration::from_millis(seconds * 1000 + 999),
+                &mut out,
+            );
+            assert_eq!(
+                out,
+                httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds)).as_bytes()
+            );
         }
     }
 }

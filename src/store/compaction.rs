@@ -22,12 +22,11 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
 
 use super::record::{Change, Record, encode_file_header};
-use super::{Disk, Entry, PoisonError, Store};
+use super::{Disk, Key, PoisonError, Store, Stored};
 
 /// The new log while it is being written, in the data directory.
 pub const TEMP_FILE: &str = "httpdb.log.compact";
@@ -79,10 +78,10 @@ fn compact(store: &Store, disk: &Disk) -> io::Result<()> {
     let (snapshot, base_revision) = {
         let state = store.lock();
         disk.log.begin_compaction();
-        let snapshot: Vec<(Arc<str>, Entry)> = state
+        let snapshot: Vec<(Key, Stored)> = state
             .entries
             .iter()
-            .map(|(key, entry)| (Arc::clone(key), entry.clone()))
+            .map(|(key, stored)| (key.clone(), stored.clone()))
             .collect();
         (snapshot, state.last_revision)
     };
@@ -107,7 +106,7 @@ fn compact(store: &Store, disk: &Disk) -> io::Result<()> {
 fn write_snapshot(
     path: &std::path::Path,
     base_revision: u64,
-    entries: &[(Arc<str>, Entry)],
+    entries: &[(Key, Stored)],
 ) -> io::Result<File> {
     match fs::remove_file(path) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
@@ -120,15 +119,16 @@ fn write_snapshot(
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     writer.write_all(&encode_file_header(base_revision))?;
     let mut buffer = Vec::new();
-    for (key, entry) in entries {
+    for (key, stored) in entries {
         buffer.clear();
+        let entry = stored.entry();
         Record {
             revision: entry.revision,
             modified: entry.modified,
-            key: Arc::clone(key),
+            key: key.clone(),
             change: Change::Put {
-                content_type: Arc::clone(&entry.content_type),
-                value: Arc::clone(&entry.value),
+                content_type: entry.content_type,
+                value: entry.value,
             },
         }
         .encode(&mut buffer);

@@ -30,6 +30,7 @@
 
 mod compaction;
 mod crc32;
+mod key;
 mod log;
 mod record;
 mod recovery;
@@ -44,9 +45,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub use key::Key;
 pub use log::{Fsync, LogStats};
 use log::{Log, Ticket};
-use record::{Change, Record};
+use record::{Change, ChangeView, Record, RecordView};
 use recovery::{End, ReplayError};
 
 /// The log file's name in the data directory.
@@ -61,6 +63,41 @@ pub struct Entry {
     pub content_type: Arc<str>,
     pub revision: u64,
     pub modified: SystemTime,
+}
+
+/// An entry as the map holds it: like [`Entry`], with the time as
+/// milliseconds, which takes half the room of a `SystemTime`.
+#[derive(Clone, Debug)]
+struct Stored {
+    value: Arc<[u8]>,
+    content_type: Arc<str>,
+    revision: u64,
+    modified_ms: u64,
+}
+
+impl Stored {
+    fn new(
+        value: Arc<[u8]>,
+        content_type: Arc<str>,
+        revision: u64,
+        modified: SystemTime,
+    ) -> Stored {
+        Stored {
+            value,
+            content_type,
+            revision,
+            modified_ms: record::millis_since_epoch(modified),
+        }
+    }
+
+    fn entry(&self) -> Entry {
+        Entry {
+            value: Arc::clone(&self.value),
+            content_type: Arc::clone(&self.content_type),
+            revision: self.revision,
+            modified: UNIX_EPOCH + Duration::from_millis(self.modified_ms),
+        }
+    }
 }
 
 /// The result of a successful put.
@@ -218,7 +255,7 @@ struct Disk {
 
 #[derive(Debug, Default)]
 struct State {
-    entries: BTreeMap<Arc<str>, Entry>,
+    entries: BTreeMap<Key, Stored>,
     last_revision: u64,
     value_bytes: u64,
     live_log_bytes: u64,
@@ -244,27 +281,52 @@ impl State {
         shared
     }
 
-    /// Adds or replaces an entry, keeping the totals.
-    fn insert(&mut self, key: Arc<str>, entry: Entry) -> Option<Entry> {
-        let key_len = key.len();
-        self.count(key_len, &entry, true);
-        let previous = self.entries.insert(key, entry);
-        if let Some(previous) = &previous {
-            self.count(key_len, previous, false);
+    /// Adds or replaces an entry, keeping the totals. Returns whether the
+    /// key is new.
+    fn insert(&mut self, key: &str, stored: Stored) -> bool {
+        self.count(key.len(), &stored, true);
+        match self.entries.get_mut(key.as_bytes()) {
+            // A rewrite keeps the key the map already holds.
+            Some(current) => {
+                let previous = std::mem::replace(current, stored);
+                self.count(key.len(), &previous, false);
+                false
+            }
+            None => {
+                self.entries.insert(Key::new(key), stored);
+                true
+            }
         }
-        previous
+    }
+
+    /// Applies a change read back from the log.
+    fn apply(&mut self, record: RecordView<'_>) {
+        match record.change {
+            ChangeView::Put {
+                content_type,
+                value,
+            } => {
+                let content_type = self.shared_content_type(content_type);
+                let stored =
+                    Stored::new(value.into(), content_type, record.revision, record.modified);
+                self.insert(record.key, stored);
+            }
+            ChangeView::Delete => {
+                self.remove(record.key);
+            }
+        }
     }
 
     /// Removes an entry, keeping the totals.
-    fn remove(&mut self, key: &str) -> Option<Entry> {
-        let removed = self.entries.remove(key)?;
+    fn remove(&mut self, key: &str) -> Option<Stored> {
+        let removed = self.entries.remove(key.as_bytes())?;
         self.count(key.len(), &removed, false);
         Some(removed)
     }
 
-    fn count(&mut self, key_len: usize, entry: &Entry, added: bool) {
-        let value = entry.value.len() as u64;
-        let record = record::put_len(key_len, entry.content_type.len(), entry.value.len()) as u64;
+    fn count(&mut self, key_len: usize, stored: &Stored, added: bool) {
+        let value = stored.value.len() as u64;
+        let record = record::put_len(key_len, stored.content_type.len(), stored.value.len()) as u64;
         if added {
             self.value_bytes += value;
             self.live_log_bytes += record;
@@ -301,16 +363,20 @@ impl Store {
                 .map_err(io_error(format!("cannot create {}", path.display())))?;
         }
 
-        let replayed = recovery::replay(&path).map_err(|error| match error {
-            ReplayError::Io(error) => OpenError::Io {
-                action: format!("cannot read {}", path.display()),
-                error,
+        let mut state = State::default();
+        let replayed = recovery::replay(&path, &mut |record| state.apply(record)).map_err(
+            |error| match error {
+                ReplayError::Io(error) => OpenError::Io {
+                    action: format!("cannot read {}", path.display()),
+                    error,
+                },
+                ReplayError::BadHeader(reason) => OpenError::Unreadable {
+                    path: path.clone(),
+                    reason,
+                },
             },
-            ReplayError::BadHeader(reason) => OpenError::Unreadable {
-                path: path.clone(),
-                reason,
-            },
-        })?;
+        )?;
+        state.last_revision = replayed.last_revision;
         let mut warnings = Vec::new();
         match &replayed.end {
             End::Clean => {}
@@ -362,14 +428,6 @@ impl Store {
         let log = Log::new(dir, &path, file, replayed.good_len, options.fsync)
             .map_err(io_error("cannot start the log".into()))?;
 
-        let mut state = State {
-            last_revision: replayed.last_revision,
-            ..State::default()
-        };
-        for (key, mut entry) in replayed.entries {
-            entry.content_type = state.shared_content_type(&entry.content_type);
-            state.insert(key, entry);
-        }
         let report = OpenReport {
             records: replayed.records,
             bytes: replayed.good_len,
@@ -395,7 +453,10 @@ impl Store {
     pub fn get(&self, key: &str) -> Option<Entry> {
         let (entry, pending) = {
             let state = self.lock();
-            (state.entries.get(key).cloned(), self.not_yet_durable())
+            (
+                state.entries.get(key.as_bytes()).map(Stored::entry),
+                self.not_yet_durable(),
+            )
         };
         self.settle(pending);
         entry
@@ -439,37 +500,27 @@ impl Store {
         let value: Arc<[u8]> = value.into();
         let (written, ticket) = {
             let mut state = self.lock();
-            let current = state.entries.get_key_value(key);
-            if !condition(current.map(|(_, entry)| entry)) {
+            let current = state.entries.get(key.as_bytes());
+            if !condition(current.map(Stored::entry).as_ref()) {
                 return Err(WriteError::ConditionFailed {
-                    current: current.map(|(_, entry)| entry.revision),
+                    current: current.map(|stored| stored.revision),
                 });
             }
-            // A rewrite reuses the key the map already holds.
-            let key: Arc<str> = match current {
-                Some((existing, _)) => Arc::clone(existing),
-                None => key.into(),
-            };
+            let revision = state.last_revision + 1;
+            let modified = now_to_the_millisecond();
             let content_type = state.shared_content_type(content_type);
-            let entry = Entry {
-                value,
-                content_type,
-                revision: state.last_revision + 1,
-                modified: now_to_the_millisecond(),
-            };
             let record = Record {
-                revision: entry.revision,
-                modified: entry.modified,
-                key: Arc::clone(&key),
+                revision,
+                modified,
+                key: Key::new(key),
                 change: Change::Put {
-                    content_type: Arc::clone(&entry.content_type),
-                    value: Arc::clone(&entry.value),
+                    content_type: Arc::clone(&content_type),
+                    value: Arc::clone(&value),
                 },
             };
             let ticket = self.queue_record(&state, record)?;
-            state.last_revision += 1;
-            let revision = entry.revision;
-            let created = state.insert(key, entry).is_none();
+            state.last_revision = revision;
+            let created = state.insert(key, Stored::new(value, content_type, revision, modified));
             (Written { created, revision }, ticket)
         };
         self.wait_durable(ticket)?;
@@ -485,10 +536,10 @@ impl Store {
     ) -> Result<Deleted, WriteError> {
         let (deleted, ticket) = {
             let mut state = self.lock();
-            let Some(current) = state.entries.get(key) else {
+            let Some(current) = state.entries.get(key.as_bytes()) else {
                 return Ok(Deleted::Absent);
             };
-            if !condition(current) {
+            if !condition(&current.entry()) {
                 return Err(WriteError::ConditionFailed {
                     current: Some(current.revision),
                 });
@@ -497,7 +548,7 @@ impl Store {
             let record = Record {
                 revision,
                 modified: now_to_the_millisecond(),
-                key: key.into(),
+                key: Key::new(key),
                 change: Change::Delete,
             };
             let ticket = self.queue_record(&state, record)?;
@@ -546,13 +597,13 @@ impl Store {
     }
 
     /// A copy of every entry in key order. Values are shared, not copied.
-    pub fn entries(&self) -> Vec<(Arc<str>, Entry)> {
+    pub fn entries(&self) -> Vec<(Key, Entry)> {
         let (entries, pending) = {
             let state = self.lock();
             let entries = state
                 .entries
                 .iter()
-                .map(|(key, entry)| (Arc::clone(key), entry.clone()))
+                .map(|(key, stored)| (key.clone(), stored.entry()))
                 .collect();
             (entries, self.not_yet_durable())
         };
@@ -564,16 +615,16 @@ impl Store {
     /// in byte order: one page of a listing.
     pub fn keys(&self, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
         let start = match after {
-            Some(after) if after >= prefix => Bound::Excluded(after),
-            _ => Bound::Included(prefix),
+            Some(after) if after >= prefix => Bound::Excluded(after.as_bytes()),
+            _ => Bound::Included(prefix.as_bytes()),
         };
         let (keys, pending) = {
             let state = self.lock();
             let keys = state
                 .entries
-                .range::<str, _>((start, Bound::Unbounded))
+                .range::<[u8], _>((start, Bound::Unbounded))
                 .map(|(key, _)| key)
-                .take_while(|key| key.starts_with(prefix))
+                .take_while(|key| key.as_bytes().starts_with(prefix.as_bytes()))
                 .take(limit)
                 .map(|key| key.to_string())
                 .collect();

@@ -44,6 +44,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::Key;
 use super::crc32::crc32;
 
 /// The first eight bytes of every log file.
@@ -67,7 +68,7 @@ const FIXED_PAYLOAD: usize = 19;
 pub struct Record {
     pub revision: u64,
     pub modified: SystemTime,
-    pub key: Arc<str>,
+    pub key: Key,
     pub change: Change,
 }
 
@@ -157,9 +158,29 @@ pub fn decode_frame(bytes: &[u8; FRAME_LEN]) -> Option<Frame> {
     })
 }
 
+/// A record as read from a file, borrowing its strings and value from the
+/// read buffer: replay copies only what the store keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordView<'a> {
+    pub revision: u64,
+    pub modified: SystemTime,
+    pub key: &'a str,
+    pub change: ChangeView<'a>,
+}
+
+/// What a read record does to its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeView<'a> {
+    Put {
+        content_type: &'a str,
+        value: &'a [u8],
+    },
+    Delete,
+}
+
 /// Decodes a payload whose CRC has been checked. `Err` names what is
 /// inconsistent: with a good CRC that means a bug, not a torn write.
-pub fn decode_payload(payload: &[u8]) -> Result<Record, &'static str> {
+pub fn decode_payload(payload: &[u8]) -> Result<RecordView<'_>, &'static str> {
     let mut reader = Reader(payload);
     let kind = reader.take(1)?[0];
     let revision = reader.u64()?;
@@ -171,19 +192,19 @@ pub fn decode_payload(payload: &[u8]) -> Result<Record, &'static str> {
             let content_type_len = reader.u32()? as usize;
             let content_type = std::str::from_utf8(reader.take(content_type_len)?)
                 .map_err(|_| "a content type is not UTF-8")?;
-            Change::Put {
-                content_type: content_type.into(),
-                value: reader.0.into(),
+            ChangeView::Put {
+                content_type,
+                value: reader.0,
             }
         }
-        KIND_DELETE if reader.0.is_empty() => Change::Delete,
+        KIND_DELETE if reader.0.is_empty() => ChangeView::Delete,
         KIND_DELETE => return Err("a delete record has bytes after its key"),
         _ => return Err("a record has an unknown kind"),
     };
-    Ok(Record {
+    Ok(RecordView {
         revision,
         modified,
-        key: key.into(),
+        key,
         change,
     })
 }
@@ -265,7 +286,7 @@ mod tests {
         Record {
             revision: 42,
             modified: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
-            key: key.into(),
+            key: Key::new(key),
             change: Change::Put {
                 content_type: "text/plain".into(),
                 value: value.into(),
@@ -280,7 +301,22 @@ mod tests {
         let frame = decode_frame(bytes[..FRAME_LEN].try_into().unwrap()).unwrap();
         assert_eq!(frame.payload_len as usize, bytes.len() - FRAME_LEN);
         assert_eq!(frame.payload_crc, crc32(&bytes[FRAME_LEN..]));
-        decode_payload(&bytes[FRAME_LEN..]).unwrap()
+        let view = decode_payload(&bytes[FRAME_LEN..]).unwrap();
+        Record {
+            revision: view.revision,
+            modified: view.modified,
+            key: Key::new(view.key),
+            change: match view.change {
+                ChangeView::Put {
+                    content_type,
+                    value,
+                } => Change::Put {
+                    content_type: content_type.into(),
+                    value: value.into(),
+                },
+                ChangeView::Delete => Change::Delete,
+            },
+        }
     }
 
     #[test]

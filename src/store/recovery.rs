@@ -1,7 +1,7 @@
 //! Replaying the log at start, and what to do with a damaged one.
 //!
-//! The log is read front to back and each record is applied to an empty map,
-//! which rebuilds the store as it was. Reading stops at the first record that
+//! The log is read front to back and each record is applied to an empty
+//! store, which rebuilds it as it was. Reading stops at the first record that
 //! is not intact. Where that record sits decides what it means:
 //!
 //! - **Torn tail.** A crash in the middle of an append leaves the start of a
@@ -19,21 +19,19 @@
 //! Each record's length carries its own CRC, so a damaged length is seen as
 //! damage, never mistaken for a record that runs past the end of the file.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use super::Entry;
 use super::crc32::crc32;
 use super::record::{
-    Change, FILE_HEADER_LEN, FRAME_LEN, Record, decode_file_header, decode_frame, decode_payload,
+    FILE_HEADER_LEN, FRAME_LEN, RecordView, decode_file_header, decode_frame, decode_payload,
 };
 
-/// The map rebuilt from a log, and what was found on the way.
+/// What replaying a log found.
 #[derive(Debug, Default)]
 pub struct Replayed {
-    pub entries: BTreeMap<std::sync::Arc<str>, Entry>,
+    /// The highest revision in the log, or its base revision.
     pub last_revision: u64,
     pub records: u64,
     /// Bytes of intact log: the header and every good record.
@@ -68,8 +66,8 @@ impl From<io::Error> for ReplayError {
     }
 }
 
-/// Reads the whole log at `path` into a map.
-pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
+/// Reads the log at `path`, handing each intact record to `apply` in order.
+pub fn replay(path: &Path, apply: &mut dyn FnMut(RecordView<'_>)) -> Result<Replayed, ReplayError> {
     let file = File::open(path)?;
     let file_len = file.metadata()?.len();
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -125,7 +123,10 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
             return Ok(replayed);
         }
         match decode_payload(&payload) {
-            Ok(record) => apply(&mut replayed, record),
+            Ok(record) => {
+                replayed.last_revision = replayed.last_revision.max(record.revision);
+                apply(record);
+            }
             Err(reason) => {
                 replayed.end = End::Damaged {
                     reason: reason.into(),
@@ -135,28 +136,6 @@ pub fn replay(path: &Path) -> Result<Replayed, ReplayError> {
         }
         replayed.records += 1;
         replayed.good_len += record_len;
-    }
-}
-
-/// Applies one replayed change to the map.
-fn apply(replayed: &mut Replayed, record: Record) {
-    replayed.last_revision = replayed.last_revision.max(record.revision);
-    match record.change {
-        Change::Put {
-            content_type,
-            value,
-        } => {
-            let entry = Entry {
-                value,
-                content_type,
-                revision: record.revision,
-                modified: record.modified,
-            };
-            replayed.entries.insert(record.key, entry);
-        }
-        Change::Delete => {
-            replayed.entries.remove(&record.key);
-        }
     }
 }
 

@@ -529,7 +529,7 @@ fn a_read_waits_until_what_it_could_see_is_durable() {
     let record = Record {
         revision: 2,
         modified: SystemTime::now(),
-        key: "/b".into(),
+        key: Key::new("/b"),
         change: Change::Delete,
     };
     let (ticket, _) = log.queue(record).expect("queue");
