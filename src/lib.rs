@@ -13,7 +13,7 @@
 //!   deadline.rs    reads that give up at a deadline (408, idle close)
 //! http/          bytes -> RequestHead -> body -> Request ... Response -> bytes
 //! api/           Request -> Response: routes, conditions, listings
-//! store/         the Mutex-guarded ordered map
+//! store/         the ordered map behind one lock, and its log
 //! ```
 //!
 //! Dependencies point one way: `server` drives `http` and calls the

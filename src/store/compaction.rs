@@ -5,7 +5,8 @@
 //! `compact_min_bytes` (64 MiB) and more than `compact_ratio` (2) times the
 //! size the live entries would take, it is rewritten:
 //!
-//! 1. Under the store's lock, copy the map (pointers only: values are shared)
+//! 1. Under the store's lock (shared with readers, not with writers), copy
+//!    the map (pointers only: values are shared)
 //!    and tell the log to keep every record written from this moment on.
 //! 2. Without any lock, write a new file, `httpdb.log.compact`: a header whose
 //!    base revision is the store's revision counter, then one put record per
@@ -76,7 +77,7 @@ pub(super) fn run(store: &Store) -> io::Result<()> {
 fn compact(store: &Store, disk: &Disk) -> io::Result<()> {
     let temp_path = disk.log.dir().join(TEMP_FILE);
     let (snapshot, base_revision) = {
-        let state = store.lock();
+        let state = store.read();
         disk.log.begin_compaction();
         let snapshot: Vec<(Key, Stored)> = state
             .entries
