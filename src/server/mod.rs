@@ -127,9 +127,6 @@ impl<H> Shared<H> {
     }
 }
 
-/// The most connections taken from the listen queue before handing them out.
-const ACCEPT_BATCH: usize = 256;
-
 /// A bound listening socket, ready to run.
 pub struct Server<H: Handler> {
     listener: TcpListener,
@@ -195,53 +192,22 @@ impl<H: Handler> Server<H> {
             ))
         })?;
         let mut backoff = AcceptBackoff::default();
-        let mut arrivals = Vec::with_capacity(ACCEPT_BATCH);
         loop {
             let accepted = self.listener.accept();
             if shared.is_shutting_down() {
                 break;
             }
             match accepted {
-                Ok(connection) => {
+                Ok((stream, peer)) => {
                     backoff.reset();
-                    arrivals.push(connection);
+                    self.dispatch(&pool, stream, peer);
                 }
-                Err(error) => {
-                    backoff.wait_after(&error);
-                    continue;
-                }
-            }
-            self.accept_waiting(&mut arrivals);
-            for (stream, peer) in arrivals.drain(..) {
-                self.dispatch(&pool, stream, peer);
+                Err(error) => backoff.wait_after(&error),
             }
         }
         drop(self.listener);
         pool.join();
         Ok(())
-    }
-
-    /// Takes every connection already waiting in the listen queue, before
-    /// any worker is woken. A woken worker takes the CPU from the accept
-    /// loop, and the queue holds only 128 connections (std's `listen`
-    /// backlog); past that the kernel drops handshakes, and those clients
-    /// wait a second for their SYN to be sent again. Measured with 512
-    /// clients connecting at once: p99 720 ms when handing over one by one.
-    fn accept_waiting(&self, arrivals: &mut Vec<(TcpStream, SocketAddr)>) {
-        if self.listener.set_nonblocking(true).is_err() {
-            return;
-        }
-        while arrivals.len() < ACCEPT_BATCH {
-            match self.listener.accept() {
-                Ok(connection) => arrivals.push(connection),
-                // Empty (WouldBlock), or a failure the blocking accept will
-                // meet again and back off from.
-                Err(_) => break,
-            }
-        }
-        if let Err(error) = self.listener.set_nonblocking(false) {
-            eprintln!("httpdb: cannot make the listener blocking again: {error}");
-        }
     }
 
     /// Queues a connection for the pool, or turns it away with 503 if too
