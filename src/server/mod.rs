@@ -43,9 +43,22 @@
 //! (64-client figures vary by ±10% from run to run.) Below the number of
 //! busy clients, throughput falls to that of a connection per request; at or
 //! above it, it does not depend on the pool size. So the default is 256
-//! workers per core and at least 1024 (config.rs), and `--max-pending`
-//! defaults to 4 per worker; both shrink to fit the open-file limit, since
-//! each connection, served or waiting, holds a file descriptor.
+//! workers per core and at least 1024 (config.rs).
+//!
+//! `--max-pending` defaults to 4 per worker. A waiting connection costs a
+//! file descriptor and a queue slot, and gets a worker within about 50 ms
+//! (the idle poll) or one response (busy connections close when others
+//! wait); 4096 waiting connections absorb bursts such as the 2,000 idle
+//! connections of the peer benchmark without a single `503`, while a queue
+//! without bound would only turn an overload into timeouts. Both shrink to
+//! fit the open-file limit, since each connection holds a file descriptor.
+//!
+//! One limit is std's: `TcpListener::bind` listens with a backlog of 128
+//! connections. When more clients than that connect in the same instant
+//! (512 at once, in the peer benchmark), the kernel drops the handshakes it
+//! has no room for and the clients retry them a second later; no accept loop
+//! drains the queue faster than a burst fills it. A larger backlog would
+//! need `listen(2)` called with another value, which std does not offer.
 //!
 //! Modules: [`connection`] (one connection's request loop), [`deadline`]
 //! (reads and writes with a deadline), [`budget`] (the cap on request bodies
