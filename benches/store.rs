@@ -61,7 +61,7 @@ fn measure(
                             let key = key(next(&mut random) % keys);
                             match operation {
                                 Operation::Get => {
-                                    black_box(store.get(&key));
+                                    black_box(store.get(&key).expect("readable"));
                                 }
                                 Operation::Put => {
                                     store

@@ -23,6 +23,7 @@ pub struct ServerStats {
     idle: AtomicUsize,
     responses: [AtomicU64; 5],
     access_log_dropped: AtomicU64,
+    body_bytes_held: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -47,6 +48,8 @@ pub struct StatsSnapshot {
     pub responses: [u64; 5],
     /// Access log lines dropped because the log writer could not keep up.
     pub access_log_dropped: u64,
+    /// Bytes of request bodies being received, all connections together.
+    pub body_bytes_held: u64,
 }
 
 impl ServerStats {
@@ -62,6 +65,7 @@ impl ServerStats {
             idle: AtomicUsize::new(0),
             responses: Default::default(),
             access_log_dropped: AtomicU64::new(0),
+            body_bytes_held: AtomicU64::new(0),
         }
     }
 
@@ -122,6 +126,20 @@ impl ServerStats {
         self.idle.fetch_sub(1, Relaxed);
     }
 
+    /// Counts `bytes` more of request bodies held, unless that would pass
+    /// `limit`; returns whether it did.
+    pub fn hold_body_bytes(&self, bytes: u64, limit: u64) -> bool {
+        self.body_bytes_held
+            .fetch_update(Relaxed, Relaxed, |held| {
+                held.checked_add(bytes).filter(|&total| total <= limit)
+            })
+            .is_ok()
+    }
+
+    pub fn release_body_bytes(&self, bytes: u64) {
+        self.body_bytes_held.fetch_sub(bytes, Relaxed);
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             uptime: self.started.elapsed(),
@@ -134,6 +152,7 @@ impl ServerStats {
             idle: self.idle.load(Relaxed),
             responses: self.responses.each_ref().map(|count| count.load(Relaxed)),
             access_log_dropped: self.access_log_dropped.load(Relaxed),
+            body_bytes_held: self.body_bytes_held.load(Relaxed),
         }
     }
 }

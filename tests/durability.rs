@@ -50,11 +50,18 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_httpdb"));
+        command
             .args(["--addr", "127.0.0.1:0", "--quiet", "--threads", "16"])
             .arg("--data-dir")
             .arg(dir)
-            .args(args)
+            .args(args);
+        Server::start_command(command)
+    }
+
+    /// Starts whatever `command` runs, which must exec httpdb.
+    fn start_command(mut command: Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -582,4 +589,40 @@ fn in_memory_leaves_no_files_behind() {
     child.wait().expect("reap");
     let left: Vec<_> = std::fs::read_dir(&dir.0).expect("read dir").collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+#[test]
+fn a_failing_log_refuses_writes_and_reads_and_keeps_what_was_acknowledged() {
+    let dir = DataDir::new("failing");
+    // A file size limit of 64 KiB makes the log's append fail the way a full
+    // disk would (SIGXFSZ ignored, so write returns EFBIG).
+    let mut command = Command::new("bash");
+    command.arg("-c").arg(format!(
+        "trap '' XFSZ; ulimit -f 64; exec '{}' --addr 127.0.0.1:0 --quiet --threads 16 --data-dir '{}'",
+        env!("CARGO_BIN_EXE_httpdb"),
+        dir.0.display()
+    ));
+    let server = Server::start_command(command);
+    assert_eq!(server.send("PUT", "/small", Some(b"kept")).status, 201);
+    let refused = server.send("PUT", "/big", Some(&vec![b'x'; 100_000]));
+    assert_eq!(
+        refused.status, 503,
+        "the write that could not be logged is refused"
+    );
+    assert!(String::from_utf8_lossy(&refused.body).contains("not stored"));
+    // What the failed write left in memory is never served, and nothing
+    // more is accepted until a restart.
+    assert_eq!(server.get("/big").0, 503);
+    assert_eq!(server.send("PUT", "/later", Some(b"x")).status, 503);
+    assert_eq!(server.get("/_health").0, 503);
+    server.kill_9();
+
+    let restarted = Server::start(&dir.0, &[]);
+    assert_eq!(
+        restarted.get("/small").1,
+        b"kept",
+        "the acknowledged write survived"
+    );
+    assert_eq!(restarted.get("/big").0, 404, "the refused one did not");
+    assert_eq!(restarted.get("/later").0, 404);
 }

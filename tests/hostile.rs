@@ -86,7 +86,11 @@ fn many_garbage_connections_leave_the_data_intact_and_the_server_answering() {
             }
         }
     });
-    let entry = server.store.get("/seed").expect("the seed survives");
+    let entry = server
+        .store
+        .get("/seed")
+        .expect("readable")
+        .expect("the seed survives");
     assert_eq!(&*entry.value, b"original");
     assert_eq!(entry.revision, 1, "no garbage became a write");
     assert_eq!(server.store.stats().keys, 1);
@@ -211,23 +215,30 @@ fn bodies_beyond_the_memory_budget_wait_their_turn_with_503() {
         },
         None,
     );
-    // Two uploads in progress hold the whole budget. The server reserves a
-    // body's size before it says `100 Continue`, so once the 100 is here,
-    // the reservation is held.
+    // Two uploads in progress hold the whole budget: a body's memory is
+    // reserved as its worker starts reading it, a piece at a time.
     let mut uploading: Vec<Client> = (0..2)
         .map(|i| {
             let mut client = server.connect();
             client.send(
-                format!("PUT /up{i} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1024\r\n\r\n")
+                format!("PUT /up{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n")
                     .as_bytes(),
             );
-            assert_eq!(client.response().status, 100);
             client
         })
         .collect();
-    // So a third upload is told to come back, and a chunked one (which could
-    // grow to --max-body) too.
-    let response = server.request("PUT", "/third", &[], Some(&[b'x'; 1024]));
+    // Await what the server reports holding (bounded; no sleeping).
+    let mut held = 0;
+    for _ in 0..10_000 {
+        held = server.stats.snapshot().body_bytes_held;
+        if held == 2048 {
+            break;
+        }
+        thread::yield_now();
+    }
+    assert_eq!(held, 2048, "both uploads hold their bodies' memory");
+    // So a third upload is told to come back, chunked or not.
+    let response = server.request("PUT", "/third", &[], Some(&[b'x'; 16]));
     assert_eq!(response.status, 503, "{response:?}");
     assert_eq!(response.header("retry-after"), Some("1"));
     assert!(response.problem_detail().contains("try again"));
@@ -242,10 +253,39 @@ fn bodies_beyond_the_memory_budget_wait_their_turn_with_503() {
         client.send(&[b'y'; 1024]);
         assert_eq!(client.response().status, 201, "upload {i}");
     }
+    assert_eq!(server.stats.snapshot().body_bytes_held, 0);
     assert_eq!(
         server
-            .request("PUT", "/third", &[], Some(&[b'x'; 1024]))
+            .request("PUT", "/third", &[], Some(&[b'x'; 16]))
             .status,
         201
     );
+}
+
+#[test]
+fn announcing_a_large_body_holds_no_more_than_one_piece() {
+    // Sixteen clients announce 16 MiB each and send nothing: they may hold
+    // a piece each (64 KiB), not what they announced, so small writes go on.
+    let server = TestServer::start_with(
+        |options| {
+            options.threads = 32;
+            options.max_body_memory = 16 << 20;
+        },
+        None,
+    );
+    let _announcing: Vec<Client> = (0..16)
+        .map(|i| {
+            let mut client = server.connect();
+            client.send(
+                format!("PUT /big{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n")
+                    .as_bytes(),
+            );
+            client
+        })
+        .collect();
+    for i in 0..10 {
+        let response = server.request("PUT", &format!("/small{i}"), &[], Some(b"fits"));
+        assert_eq!(response.status, 201, "{response:?}");
+    }
+    assert!(server.stats.snapshot().body_bytes_held <= 16 * 64 * 1024);
 }

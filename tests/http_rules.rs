@@ -26,6 +26,7 @@ fn snapshot(server: &TestServer) -> Snapshot {
     server
         .store
         .entries()
+        .expect("readable")
         .into_iter()
         .map(|(key, entry)| {
             (
@@ -58,7 +59,11 @@ fn seed(server: TestServer) -> TestServer {
 
 /// The stored value of `key`, if any.
 fn stored(server: &TestServer, key: &str) -> Option<Vec<u8>> {
-    server.store.get(key).map(|entry| entry.value.to_vec())
+    server
+        .store
+        .get(key)
+        .expect("readable")
+        .map(|entry| entry.value.to_vec())
 }
 
 /// Date, Server, Content-Length and Content-Type, as every final response
@@ -667,7 +672,11 @@ fn well_formed_headers_in_every_allowed_shape_are_accepted() {
     );
     let response = client.response();
     assert_eq!(response.status, 201, "{response:?}");
-    let entry = server.store.get("/shapes").expect("stored");
+    let entry = server
+        .store
+        .get("/shapes")
+        .expect("readable")
+        .expect("stored");
     assert_eq!(&entry.value[..], b"fives");
     assert_eq!(&*entry.content_type, "text/plain", "OWS is trimmed");
     assert!(!response.closes());

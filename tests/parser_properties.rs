@@ -138,7 +138,7 @@ fn parse_all(input: &[u8], limits: &Limits, buffer: usize) -> Result<(usize, boo
         {
             return Err(format!("a head announcing {length} bytes was accepted"));
         }
-        match read_body(&mut reader, head.framing(), limits.max_body) {
+        match read_body(&mut reader, head.framing(), limits.max_body, &mut |_| true) {
             Ok(body) if body.len() as u64 > limits.max_body => {
                 return Err(format!("a {} byte body was accepted", body.len()));
             }

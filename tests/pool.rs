@@ -76,6 +76,7 @@ fn many_concurrent_writers_lose_nothing() {
     let revisions: std::collections::HashSet<u64> = server
         .store
         .entries()
+        .expect("readable")
         .iter()
         .map(|(_, entry)| entry.revision)
         .collect();

@@ -82,7 +82,7 @@ fn a_body_trickled_in_slower_than_the_deadline_gets_408() {
     assert!(client.is_closed());
     writer.join().expect("writer");
     assert!(
-        server.store.get("/slow-body").is_none(),
+        server.store.get("/slow-body").expect("readable").is_none(),
         "a partial body must not be stored"
     );
 }
@@ -100,7 +100,13 @@ fn a_chunked_body_trickled_in_slower_than_the_deadline_gets_408() {
     let response = client.response();
     assert_eq!(response.status, 408, "{response:?}");
     writer.join().expect("writer");
-    assert!(server.store.get("/slow-chunks").is_none());
+    assert!(
+        server
+            .store
+            .get("/slow-chunks")
+            .expect("readable")
+            .is_none()
+    );
 }
 
 #[test]
@@ -115,7 +121,15 @@ fn a_request_that_arrives_in_pieces_within_the_deadline_is_served() {
     let response = client.response();
     writer.join().expect("writer");
     assert_eq!(response.status, 201, "{response:?}");
-    assert_eq!(&*server.store.get("/pieces").expect("stored").value, b"ok");
+    assert_eq!(
+        &*server
+            .store
+            .get("/pieces")
+            .expect("readable")
+            .expect("stored")
+            .value,
+        b"ok"
+    );
 }
 
 #[test]

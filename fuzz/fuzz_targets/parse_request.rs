@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
                 return;
             }
         };
-        let body = match read_body(&mut reader, head.framing(), limits.max_body) {
+        let body = match read_body(&mut reader, head.framing(), limits.max_body, &mut |_| true) {
             Ok(body) => body,
             Err(error) => {
                 let status = error.status().expect("an error from memory has a status");

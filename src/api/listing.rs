@@ -12,7 +12,7 @@ use crate::http::response::StreamedBody;
 use crate::http::{Body, Response, Status};
 use crate::store::{Entry, Key, Store};
 
-use super::is_json_media_type;
+use super::{is_json_media_type, unavailable};
 
 /// Keys in one page when the client does not say.
 pub const DEFAULT_PAGE: usize = 1000;
@@ -28,7 +28,11 @@ pub const MAX_PAGE: usize = 10_000;
 /// once to count its length, for `Content-Length`, then again to the socket,
 /// from a snapshot of the entries that shares their values.
 pub fn all(store: &Store) -> Response {
-    let listing = AllEntries::new(store.entries());
+    let entries = match store.entries() {
+        Ok(entries) => entries,
+        Err(failed) => return unavailable(&failed),
+    };
+    let listing = AllEntries::new(entries);
     Response::new(Status::OK).with_body("application/json", Body::Streamed(Arc::new(listing)))
 }
 
@@ -132,6 +136,8 @@ pub fn keys(store: &Store, query: Option<&str>) -> Response {
             }
         }
     }
-    let page = store.keys(&prefix, after.as_deref(), limit);
-    Response::json(Status::OK, &serde_json::Value::from(page))
+    match store.keys(&prefix, after.as_deref(), limit) {
+        Ok(page) => Response::json(Status::OK, &serde_json::Value::from(page)),
+        Err(failed) => unavailable(&failed),
+    }
 }

@@ -26,7 +26,7 @@ use crate::http::{
     Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
 };
 use crate::stats::ServerStats;
-use crate::store::{Deleted, Store, StoreStats, WriteError};
+use crate::store::{Deleted, StorageFailed, Store, StoreStats, WriteError};
 
 use conditional::{Outcome, Preconditions, etag};
 
@@ -166,8 +166,10 @@ impl Api {
     }
 
     fn get(&self, key: &str, head: &RequestHead) -> Response {
-        let Some(entry) = self.store.get(key) else {
-            return not_found(key);
+        let entry = match self.store.get(key) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return not_found(key),
+            Err(failed) => return unavailable(&failed),
         };
         let validators = |response: Response| {
             response
@@ -283,6 +285,7 @@ impl Api {
                 "requests": { "1xx": r1, "2xx": r2, "3xx": r3, "4xx": r4, "5xx": r5 },
                 "log": log_stats(&store),
                 "access_log_dropped": server.access_log_dropped,
+                "body_bytes_held": server.body_bytes_held,
             }),
         )
     }
@@ -318,7 +321,7 @@ impl Handler for Api {
             if let Route::Key(key) = &route {
                 let preconditions = Preconditions::from_head(head);
                 if !preconditions.is_empty() {
-                    let current = self.store.get(key);
+                    let current = self.store.get(key).map_err(|failed| unavailable(&failed))?;
                     if preconditions.evaluate(current.as_ref(), false) == Outcome::Failed {
                         return Err(precondition_failed(
                             key,
@@ -364,6 +367,11 @@ impl Handler for Api {
             ),
         }
     }
+}
+
+/// The answer when the store cannot be read because its log failed.
+fn unavailable(failed: &StorageFailed) -> Response {
+    Response::problem(Status::SERVICE_UNAVAILABLE, failed.to_string())
 }
 
 fn not_found(key: &str) -> Response {

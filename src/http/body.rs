@@ -29,8 +29,8 @@ const MAX_CHUNK_LINES_BYTES: usize = 64 * 1024;
 const MAX_TRAILER_BYTES: usize = 16 * 1024;
 /// The most trailer fields.
 const MAX_TRAILER_FIELDS: usize = 100;
-/// The first allocation for a body; it grows as bytes arrive.
-const INITIAL_BODY_CAPACITY: u64 = 64 * 1024;
+/// Bodies are read, and memory for them asked for, this much at a time.
+pub const BODY_PIECE: u64 = 64 * 1024;
 
 /// How the body after a request head is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,10 +128,18 @@ fn content_length(head: &RequestHead) -> Result<u64, HttpError> {
 
 /// Reads the body that `framing` announces, refusing it as soon as it is
 /// larger than `max_body` bytes.
+///
+/// `may_hold` is asked, before the body grows, whether it may grow to the
+/// given size; a server uses it to cap the memory that all the bodies it is
+/// receiving take together, and a `false` becomes [`HttpError::Busy`]. The
+/// body is read in pieces of [`BODY_PIECE`], so a client that announces a
+/// large body and sends it slowly holds no more than it has sent, plus one
+/// piece.
 pub fn read_body<R: BufRead>(
     reader: &mut R,
     framing: Framing,
     max_body: u64,
+    may_hold: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Vec<u8>, HttpError> {
     match framing {
         Framing::None => Ok(Vec::new()),
@@ -139,34 +147,47 @@ pub fn read_body<R: BufRead>(
             if length > max_body {
                 return Err(HttpError::ContentTooLarge { limit: max_body });
             }
-            let mut body = Vec::with_capacity(length.min(INITIAL_BODY_CAPACITY) as usize);
-            read_exactly(reader, length, &mut body)?;
+            let mut body = Vec::with_capacity(length.min(BODY_PIECE) as usize);
+            read_exactly(reader, length, &mut body, may_hold)?;
             Ok(body)
         }
-        Framing::Chunked => read_chunked(reader, max_body),
+        Framing::Chunked => read_chunked(reader, max_body, may_hold),
     }
 }
 
-/// Appends exactly `length` bytes from `reader` to `body`.
+/// Appends exactly `length` bytes from `reader` to `body`, a piece at a time.
 fn read_exactly<R: BufRead>(
     reader: &mut R,
     length: u64,
     body: &mut Vec<u8>,
+    may_hold: &mut dyn FnMut(u64) -> bool,
 ) -> Result<(), HttpError> {
-    let read = reader
-        .take(length)
-        .read_to_end(body)
-        .map_err(HttpError::from_io)?;
-    if (read as u64) < length {
-        return Err(HttpError::bad(
-            "the connection was closed before the whole body arrived",
-        ));
+    let mut left = length;
+    while left > 0 {
+        let piece = left.min(BODY_PIECE);
+        if !may_hold(body.len() as u64 + piece) {
+            return Err(HttpError::Busy);
+        }
+        let read = reader
+            .take(piece)
+            .read_to_end(body)
+            .map_err(HttpError::from_io)?;
+        if (read as u64) < piece {
+            return Err(HttpError::bad(
+                "the connection was closed before the whole body arrived",
+            ));
+        }
+        left -= piece;
     }
     Ok(())
 }
 
 /// `chunked-body = *chunk last-chunk trailer-section CRLF` (RFC 9112 §7.1).
-fn read_chunked<R: BufRead>(reader: &mut R, max_body: u64) -> Result<Vec<u8>, HttpError> {
+fn read_chunked<R: BufRead>(
+    reader: &mut R,
+    max_body: u64,
+    may_hold: &mut dyn FnMut(u64) -> bool,
+) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     let mut line = Vec::new();
     let mut extension_bytes = 0;
@@ -195,7 +216,7 @@ fn read_chunked<R: BufRead>(reader: &mut R, max_body: u64) -> Result<Vec<u8>, Ht
         if size > max_body - body.len() as u64 {
             return Err(HttpError::ContentTooLarge { limit: max_body });
         }
-        read_exactly(reader, size, &mut body)?;
+        read_exactly(reader, size, &mut body, may_hold)?;
         line.clear();
         read_chunk_line(
             reader,
@@ -441,7 +462,7 @@ mod tests {
 
     fn chunked(body: &[u8], max: u64) -> Result<Vec<u8>, HttpError> {
         let mut reader = body;
-        let result = read_body(&mut reader, Framing::Chunked, max);
+        let result = read_body(&mut reader, Framing::Chunked, max, &mut |_| true);
         if result.is_ok() {
             assert!(reader.is_empty(), "chunked body must be consumed exactly");
         }
@@ -514,12 +535,43 @@ mod tests {
     }
 
     #[test]
+    fn the_body_asks_before_it_grows() {
+        let mut asked = Vec::new();
+        let body = vec![b'x'; 150 * 1024];
+        let mut reader = &body[..];
+        let result = read_body(
+            &mut reader,
+            Framing::Length(body.len() as u64),
+            1 << 20,
+            &mut |size| {
+                asked.push(size);
+                true
+            },
+        );
+        assert_eq!(result.unwrap().len(), body.len());
+        assert_eq!(asked, vec![64 * 1024, 128 * 1024, 150 * 1024]);
+        let mut reader = &body[..];
+        let refused = read_body(
+            &mut reader,
+            Framing::Length(body.len() as u64),
+            1 << 20,
+            &mut |size| size <= 64 * 1024,
+        );
+        assert_eq!(status(refused), 503);
+    }
+
+    #[test]
     fn content_length_body_must_arrive_in_full() {
         let mut reader = &b"abc"[..];
-        assert_eq!(status(read_body(&mut reader, Framing::Length(5), 100)), 400);
+        assert_eq!(
+            status(read_body(&mut reader, Framing::Length(5), 100, &mut |_| {
+                true
+            })),
+            400
+        );
         let mut reader = &b"abcdeXYZ"[..];
         assert_eq!(
-            read_body(&mut reader, Framing::Length(5), 100).unwrap(),
+            read_body(&mut reader, Framing::Length(5), 100, &mut |_| true).unwrap(),
             b"abcde"
         );
         assert_eq!(reader, b"XYZ");

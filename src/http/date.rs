@@ -32,6 +32,9 @@ pub fn append(time: SystemTime, out: &mut Vec<u8>) {
 }
 
 fn append_cached(cached: &mut Cached, time: SystemTime, out: &mut Vec<u8>) {
+    // HTTP dates start in 1970 (httpdate refuses earlier ones); a clock set
+    // before that reads as 1970.
+    let time = time.max(UNIX_EPOCH);
     let second = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     if cached.second != second {
         cached.second = second;

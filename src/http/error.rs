@@ -31,6 +31,8 @@ pub enum HttpError {
     UnsupportedCoding(String),
     /// An `Expect` other than `100-continue`: 417.
     ExpectationFailed(String),
+    /// The server is holding as many request bodies as it allows: 503.
+    Busy,
     /// The client went away (reset, broken pipe): there is nobody to answer.
     Disconnected(io::Error),
 }
@@ -64,6 +66,7 @@ impl HttpError {
             HttpError::VersionNotSupported(_) => Status::HTTP_VERSION_NOT_SUPPORTED,
             HttpError::UnsupportedCoding(_) => Status::NOT_IMPLEMENTED,
             HttpError::ExpectationFailed(_) => Status::EXPECTATION_FAILED,
+            HttpError::Busy => Status::SERVICE_UNAVAILABLE,
             HttpError::Disconnected(_) => return None,
         })
     }
@@ -98,6 +101,9 @@ impl fmt::Display for HttpError {
                     f,
                     "expectation '{expectation}' cannot be met; only 100-continue can"
                 )
+            }
+            HttpError::Busy => {
+                f.write_str("too many request bodies are being received at once; try again shortly")
             }
             HttpError::Disconnected(error) => write!(f, "the client went away: {error}"),
         }

@@ -8,12 +8,13 @@
 //! Workers must not wait on stdout: a slow terminal or a full pipe would
 //! stall every request. So a worker formats its line and appends it to a
 //! shared buffer in memory, which takes a lock for as long as a copy of
-//! sixty bytes. A writer thread takes the whole buffer at once, every 100 ms
-//! or as soon as 64 KiB are waiting, and writes it with one `write`: the
-//! log costs the server a few percent, not a syscall and a thread switch
-//! per request. Lines appear up to 100 ms after their response. If the
-//! buffer ever holds 16 MiB (stdout blocked), new lines are dropped and
-//! counted in `/_stats` rather than growing memory without bound.
+//! sixty bytes. A writer thread takes the whole buffer at once and writes
+//! it with one `write`. While that write is under way, new lines collect
+//! for the next one, so under load the log costs a write per batch, not a
+//! syscall and a thread switch per request; when the server is quiet, a
+//! line is written as soon as it is added. If the buffer ever holds 16 MiB
+//! (stdout blocked), new lines are dropped and counted in `/_stats` rather
+//! than growing memory without bound.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -21,14 +22,10 @@ use std::mem;
 use std::net::IpAddr;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::stats::ServerStats;
 
-/// The writer wakes at least this often.
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// ... and as soon as this much is waiting.
-const FLUSH_AT: usize = 64 * 1024;
 /// Past this much waiting, lines are dropped.
 const MAX_WAITING: usize = 16 << 20;
 
@@ -61,6 +58,8 @@ struct Shared {
 struct Waiting {
     lines: Vec<u8>,
     stopping: bool,
+    /// The writer is waiting for lines, and must be woken for the next one.
+    writer_asleep: bool,
 }
 
 thread_local! {
@@ -95,7 +94,8 @@ impl AccessLog {
                 return;
             }
             waiting.lines.extend_from_slice(line);
-            if waiting.lines.len() >= FLUSH_AT {
+            if waiting.writer_asleep {
+                waiting.writer_asleep = false;
                 self.shared.wake.notify_one();
             }
         });
@@ -111,7 +111,9 @@ impl Shared {
 impl Drop for AccessLog {
     /// Lets the writer write what is waiting, then waits for it.
     fn drop(&mut self) {
-        self.shared.lock().stopping = true;
+        let mut waiting = self.shared.lock();
+        waiting.stopping = true;
+        drop(waiting);
         self.shared.wake.notify_one();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
@@ -120,16 +122,18 @@ impl Drop for AccessLog {
 }
 
 fn write_lines(shared: &Shared) {
-    let mut batch = Vec::with_capacity(FLUSH_AT);
+    let mut batch = Vec::new();
     loop {
         let stopping = {
-            let waiting = shared.lock();
-            let (mut waiting, _) = shared
-                .wake
-                .wait_timeout_while(waiting, FLUSH_EVERY, |w| {
-                    w.lines.len() < FLUSH_AT && !w.stopping
-                })
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut waiting = shared.lock();
+            while waiting.lines.is_empty() && !waiting.stopping {
+                waiting.writer_asleep = true;
+                waiting = shared
+                    .wake
+                    .wait(waiting)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            waiting.writer_asleep = false;
             mem::swap(&mut batch, &mut waiting.lines);
             waiting.stopping
         };

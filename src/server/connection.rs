@@ -21,8 +21,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::http::{
-    Framing, Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status,
-    Version, read_body, read_head, write_continue, write_response,
+    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, Version,
+    read_body, read_head, write_continue, write_response,
 };
 
 use super::Shared;
@@ -178,20 +178,6 @@ impl<'a, H: Handler> Connection<'a, H> {
                 return self.respond(answering, &response, next);
             }
         };
-        let body_size = match head.framing() {
-            Framing::None => 0,
-            Framing::Length(length) => length,
-            Framing::Chunked => options.limits.max_body,
-        };
-        let Some(reservation) = shared.body_budget.reserve(body_size) else {
-            let response = Response::problem(
-                Status::SERVICE_UNAVAILABLE,
-                "too many request bodies are being received at once; try again shortly",
-            )
-            .with_header("Retry-After", "1");
-            let answering = self.answering(&head);
-            return self.respond(answering, &response, Next::CloseLingering);
-        };
         if head.expects_continue() && head.framing().has_body() {
             self.start_write_deadline(0);
             if write_continue(self.reader.get_mut()).is_err() {
@@ -201,7 +187,13 @@ impl<'a, H: Handler> Connection<'a, H> {
         if head.framing().has_body() {
             self.start_read_deadline();
         }
-        let body = match read_body(&mut self.reader, head.framing(), options.limits.max_body) {
+        let mut reservation = shared.body_budget.reservation();
+        let body = match read_body(
+            &mut self.reader,
+            head.framing(),
+            options.limits.max_body,
+            &mut |size| reservation.grow_to(size),
+        ) {
             Ok(body) => body,
             Err(error) => return self.refuse(error, Some(&head)),
         };
@@ -276,7 +268,10 @@ impl<'a, H: Handler> Connection<'a, H> {
         let Some(status) = error.status() else {
             return Next::Close;
         };
-        let response = Response::problem(status, error.to_string());
+        let mut response = Response::problem(status, error.to_string());
+        if status == Status::SERVICE_UNAVAILABLE {
+            response = response.with_header("Retry-After", "1");
+        }
         let answering = match head {
             Some(head) => self.answering(head),
             None => Answering {

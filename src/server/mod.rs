@@ -164,7 +164,10 @@ impl<H: Handler> Server<H> {
             listener,
             shared: Arc::new(Shared {
                 handler,
-                body_budget: BodyBudget::new(options.max_body_memory.max(options.limits.max_body)),
+                body_budget: BodyBudget::new(
+                    options.max_body_memory.max(options.limits.max_body),
+                    Arc::clone(&stats),
+                ),
                 options,
                 stats,
                 shutting_down: Arc::new(AtomicBool::new(false)),

@@ -370,8 +370,26 @@ impl Log {
     pub fn finish_compaction(&self, mut new_file: File, new_path: &Path) -> io::Result<u64> {
         let tail = {
             let mut state = self.shared.lock();
-            while state.writing {
-                state = self.shared.wait(state);
+            // Wait until every record the snapshot holds has been written (or
+            // has failed): a record in the snapshot whose own write failed
+            // after the switch would otherwise come back from the new file.
+            loop {
+                if state.writing {
+                    state = self.shared.wait(state);
+                    continue;
+                }
+                let snapshot_upto = state.compaction.as_ref().map_or(0, |tail| tail.from_seq);
+                if state.failed.is_none() && state.written < snapshot_upto {
+                    state = self.write_batch(state);
+                    continue;
+                }
+                break;
+            }
+            if let Some(reason) = state.failed.clone() {
+                // The records of a failed batch are in the map but were
+                // never acknowledged; the snapshot must not make them stick.
+                state.compaction = None;
+                return Err(io::Error::other(format!("the log has failed: {reason}")));
             }
             state.switching = true;
             state
@@ -380,28 +398,45 @@ impl Log {
                 .map(|tail| tail.records)
                 .unwrap_or_default()
         };
-        let result = (|| {
+        let written = (|| {
             let mut buffer = Vec::new();
             for record in &tail {
                 record.encode(&mut buffer);
             }
             new_file.write_all(&buffer)?;
             new_file.sync_all()?;
-            fs::rename(new_path, &self.path)?;
-            sync_directory(&self.dir)?;
             new_file.metadata().map(|metadata| metadata.len())
         })();
+        // Once the rename has happened, the new file is the log whatever
+        // comes next: appending to the old one would write to a file that
+        // no longer has a name, and lose every write after this.
+        let renamed = written.and_then(|len| fs::rename(new_path, &self.path).map(|()| len));
 
         let mut state = self.shared.lock();
         state.switching = false;
-        if let Ok(len) = result {
-            state.file = Arc::new(new_file);
-            state.file_bytes = len;
-            // The new file was synced whole, so everything written is durable.
-            state.synced = state.written;
-            state.last_sync = Some(SystemTime::now());
-            state.compactions += 1;
-        }
+        let result = match renamed {
+            Ok(len) => {
+                state.file = Arc::new(new_file);
+                state.file_bytes = len;
+                // The new file was synced whole, so everything written is durable.
+                state.synced = state.written;
+                state.last_sync = Some(SystemTime::now());
+                state.compactions += 1;
+                match sync_directory(&self.dir) {
+                    Ok(()) => Ok(len),
+                    Err(error) => {
+                        // The rename may not survive a power cut; nothing
+                        // acknowledged from now on could be promised either.
+                        state.failed = Some(format!(
+                            "syncing {} after a compaction failed: {error}",
+                            self.dir.display()
+                        ));
+                        Err(error)
+                    }
+                }
+            }
+            Err(error) => Err(error),
+        };
         self.wake_sleepers(&mut state);
         self.shared.changed.notify_all();
         result

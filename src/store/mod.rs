@@ -138,6 +138,17 @@ pub enum WriteError {
     Storage(String),
 }
 
+/// The log failed, so what the store holds may include changes that were
+/// never made durable: reads are refused until the server restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageFailed(pub String);
+
+impl fmt::Display for StorageFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the log failed ({}); restart the server", self.0)
+    }
+}
+
 /// Totals over the whole store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -275,6 +286,9 @@ struct State {
 /// The most distinct content types shared; past this, each value keeps its
 /// own copy, so a client inventing types cannot grow the set without bound.
 const MAX_SHARED_CONTENT_TYPES: usize = 1024;
+/// The longest content type shared: real ones are short, and a long one
+/// kept forever would be memory a client could pin.
+const MAX_SHARED_CONTENT_TYPE_LEN: usize = 128;
 
 impl State {
     /// The shared copy of `content_type`.
@@ -283,7 +297,9 @@ impl State {
             return Arc::clone(shared);
         }
         let shared: Arc<str> = content_type.into();
-        if self.content_types.len() < MAX_SHARED_CONTENT_TYPES {
+        if self.content_types.len() < MAX_SHARED_CONTENT_TYPES
+            && content_type.len() <= MAX_SHARED_CONTENT_TYPE_LEN
+        {
             self.content_types.insert(Arc::clone(&shared));
         }
         shared
@@ -291,7 +307,7 @@ impl State {
 
     /// Adds or replaces an entry, keeping the totals. Returns whether the
     /// key is new.
-    fn insert(&mut self, key: &str, stored: Stored) -> bool {
+    fn insert(&mut self, key: Key, stored: Stored) -> bool {
         self.count(key.len(), &stored, true);
         match self.entries.get_mut(key.as_bytes()) {
             // A rewrite keeps the key the map already holds.
@@ -301,7 +317,7 @@ impl State {
                 false
             }
             None => {
-                self.entries.insert(Key::new(key), stored);
+                self.entries.insert(key, stored);
                 true
             }
         }
@@ -317,7 +333,7 @@ impl State {
                 let content_type = self.shared_content_type(content_type);
                 let stored =
                     Stored::new(value.into(), content_type, record.revision, record.modified);
-                self.insert(record.key, stored);
+                self.insert(Key::new(record.key), stored);
             }
             ChangeView::Delete => {
                 self.remove(record.key);
@@ -423,8 +439,11 @@ impl Store {
             .append(true)
             .open(&path)
             .map_err(io_error(format!("cannot open {}", path.display())))?;
+        // New records must follow the last good one, not the garbage. And
+        // what was replayed may still be only in the OS's cache (after a
+        // crash of the process under `everysec` or `never`); it is served
+        // as durable from now on, so it is synced first.
         if replayed.end != End::Clean {
-            // New records must follow the last good one, not the garbage.
             file.set_len(replayed.good_len)
                 .and_then(|()| file.sync_all())
                 .map_err(io_error(format!(
@@ -433,6 +452,8 @@ impl Store {
                     replayed.good_len
                 )))?;
         }
+        file.sync_all()
+            .map_err(io_error(format!("cannot sync {}", path.display())))?;
         let log = Log::new(dir, &path, file, replayed.good_len, options.fsync)
             .map_err(io_error("cannot start the log".into()))?;
 
@@ -458,7 +479,7 @@ impl Store {
     }
 
     /// The entry under `key`, if any.
-    pub fn get(&self, key: &str) -> Option<Entry> {
+    pub fn get(&self, key: &str) -> Result<Option<Entry>, StorageFailed> {
         let (entry, pending) = {
             let state = self.read();
             (
@@ -466,8 +487,8 @@ impl Store {
                 self.not_yet_durable(),
             )
         };
-        self.settle(pending);
-        entry
+        self.settle(pending)?;
+        Ok(entry)
     }
 
     /// Under the lock: the last change that a read could see and that is
@@ -481,12 +502,15 @@ impl Store {
     /// After the lock: waits until every change a read could have seen is
     /// durable, so a reader never sees a write that a crash could undo. The
     /// wait is for the group commit already under way, and is skipped when
-    /// nothing is pending. After a log failure nothing more becomes durable;
-    /// the data is then returned as it is (writes are refused by then, and
-    /// `/_health` says so).
-    fn settle(&self, pending: Option<Ticket>) {
-        if let (Some(disk), Some(ticket)) = (&self.disk, pending) {
-            let _ = disk.log.wait(ticket);
+    /// nothing is pending. If the log has failed, what is pending will never
+    /// be durable, and the read is refused.
+    fn settle(&self, pending: Option<Ticket>) -> Result<(), StorageFailed> {
+        match (&self.disk, pending) {
+            (Some(disk), Some(ticket)) => disk
+                .log
+                .wait(ticket)
+                .map_err(|failed| StorageFailed(failed.0)),
+            _ => Ok(()),
         }
     }
 
@@ -510,17 +534,21 @@ impl Store {
             let mut state = self.write();
             let current = state.entries.get(key.as_bytes());
             if !condition(current.map(Stored::entry).as_ref()) {
-                return Err(WriteError::ConditionFailed {
+                let error = WriteError::ConditionFailed {
                     current: current.map(|stored| stored.revision),
-                });
+                };
+                let pending = self.not_yet_durable();
+                drop(state);
+                return self.refuse(error, pending);
             }
             let revision = state.last_revision + 1;
             let modified = now_to_the_millisecond();
             let content_type = state.shared_content_type(content_type);
+            let record_key = Key::new(key);
             let record = Record {
                 revision,
                 modified,
-                key: Key::new(key),
+                key: record_key.clone(),
                 change: Change::Put {
                     content_type: Arc::clone(&content_type),
                     value: Arc::clone(&value),
@@ -528,7 +556,10 @@ impl Store {
             };
             let ticket = self.queue_record(&state, record)?;
             state.last_revision = revision;
-            let created = state.insert(key, Stored::new(value, content_type, revision, modified));
+            let created = state.insert(
+                record_key,
+                Stored::new(value, content_type, revision, modified),
+            );
             (Written { created, revision }, ticket)
         };
         self.wait_durable(ticket)?;
@@ -545,12 +576,20 @@ impl Store {
         let (deleted, ticket) = {
             let mut state = self.write();
             let Some(current) = state.entries.get(key.as_bytes()) else {
-                return Ok(Deleted::Absent);
+                let pending = self.not_yet_durable();
+                drop(state);
+                return self
+                    .settle(pending)
+                    .map(|()| Deleted::Absent)
+                    .map_err(|failed| WriteError::Storage(failed.0));
             };
             if !condition(&current.entry()) {
-                return Err(WriteError::ConditionFailed {
+                let error = WriteError::ConditionFailed {
                     current: Some(current.revision),
-                });
+                };
+                let pending = self.not_yet_durable();
+                drop(state);
+                return self.refuse(error, pending);
             }
             let revision = state.last_revision + 1;
             let record = Record {
@@ -566,6 +605,14 @@ impl Store {
         };
         self.wait_durable(ticket)?;
         Ok(deleted)
+    }
+
+    /// Answers a write that its condition refused. The refusal reveals the
+    /// key's state, which must be durable before anyone is told about it.
+    fn refuse<T>(&self, error: WriteError, pending: Option<Ticket>) -> Result<T, WriteError> {
+        self.settle(pending)
+            .map_err(|failed| WriteError::Storage(failed.0))?;
+        Err(error)
     }
 
     /// Queues the record of a change about to be applied; starts a
@@ -605,7 +652,7 @@ impl Store {
     }
 
     /// A copy of every entry in key order. Values are shared, not copied.
-    pub fn entries(&self) -> Vec<(Key, Entry)> {
+    pub fn entries(&self) -> Result<Vec<(Key, Entry)>, StorageFailed> {
         let (entries, pending) = {
             let state = self.read();
             let entries = state
@@ -615,13 +662,18 @@ impl Store {
                 .collect();
             (entries, self.not_yet_durable())
         };
-        self.settle(pending);
-        entries
+        self.settle(pending)?;
+        Ok(entries)
     }
 
     /// Up to `limit` keys that start with `prefix` and sort after `after`,
     /// in byte order: one page of a listing.
-    pub fn keys(&self, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
+    pub fn keys(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageFailed> {
         let start = match after {
             Some(after) if after >= prefix => Bound::Excluded(after.as_bytes()),
             _ => Bound::Included(prefix.as_bytes()),
@@ -638,8 +690,8 @@ impl Store {
                 .collect();
             (keys, self.not_yet_durable())
         };
-        self.settle(pending);
-        keys
+        self.settle(pending)?;
+        Ok(keys)
     }
 
     pub fn stats(&self) -> StoreStats {

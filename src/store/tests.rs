@@ -52,6 +52,7 @@ fn put(store: &Store, key: &str, value: &str) -> Written {
 fn value(store: &Store, key: &str) -> Option<String> {
     store
         .get(key)
+        .expect("readable")
         .map(|entry| String::from_utf8_lossy(&entry.value).into_owned())
 }
 
@@ -59,6 +60,7 @@ fn value(store: &Store, key: &str) -> Option<String> {
 fn contents(store: &Store) -> Vec<(String, String, String, u64)> {
     store
         .entries()
+        .expect("readable")
         .into_iter()
         .map(|(key, entry)| {
             (
@@ -88,7 +90,7 @@ fn put_get_replace_delete() {
             revision: 2
         }
     );
-    let entry = store.get("/a").unwrap();
+    let entry = store.get("/a").unwrap().unwrap();
     assert_eq!(&*entry.value, b"two!");
     assert_eq!(&*entry.content_type, "text/plain");
     assert_eq!(entry.revision, 2);
@@ -102,7 +104,7 @@ fn put_get_replace_delete() {
         Ok(Deleted::Existed { revision: 3 })
     );
     assert_eq!(store.delete("/a", |_| true), Ok(Deleted::Absent));
-    assert!(store.get("/a").is_none());
+    assert!(store.get("/a").unwrap().is_none());
     let stats = store.stats();
     assert_eq!(
         (
@@ -129,7 +131,7 @@ fn conditions_run_against_the_current_entry() {
         store.delete("/k", |entry| entry.revision == 7),
         Err(WriteError::ConditionFailed { current: Some(1) })
     );
-    assert_eq!(&*store.get("/k").unwrap().value, b"1");
+    assert_eq!(&*store.get("/k").unwrap().unwrap().value, b"1");
     assert_eq!(
         store.stats().last_revision,
         1,
@@ -143,14 +145,14 @@ fn key_pages() {
     for key in ["/a", "/b/1", "/b/2", "/b/3", "/c"] {
         put(&store, key, "x");
     }
-    assert_eq!(store.keys("/b/", None, 2), vec!["/b/1", "/b/2"]);
-    assert_eq!(store.keys("/b/", Some("/b/2"), 2), vec!["/b/3"]);
-    assert_eq!(store.keys("", Some("/b/3"), 10), vec!["/c"]);
+    assert_eq!(store.keys("/b/", None, 2).unwrap(), vec!["/b/1", "/b/2"]);
+    assert_eq!(store.keys("/b/", Some("/b/2"), 2).unwrap(), vec!["/b/3"]);
+    assert_eq!(store.keys("", Some("/b/3"), 10).unwrap(), vec!["/c"]);
     assert_eq!(
-        store.keys("/b/", Some("/a"), 10),
+        store.keys("/b/", Some("/a"), 10).unwrap(),
         vec!["/b/1", "/b/2", "/b/3"]
     );
-    assert_eq!(store.keys("/z", None, 10), Vec::<String>::new());
+    assert_eq!(store.keys("/z", None, 10).unwrap(), Vec::<String>::new());
 }
 
 #[test]
@@ -189,7 +191,10 @@ fn a_reopened_store_has_everything_and_revisions_go_on() {
     };
     let store = open(&dir);
     assert_eq!(contents(&store), before);
-    assert!(store.get("/b").is_none(), "deletes survive a restart");
+    assert!(
+        store.get("/b").unwrap().is_none(),
+        "deletes survive a restart"
+    );
     assert_eq!(store.stats().last_revision, 5);
     assert_eq!(put(&store, "/c", "4").revision, 6);
 }
@@ -241,7 +246,7 @@ fn a_log_cut_anywhere_in_its_last_record_keeps_everything_before_it() {
                 report.warnings
             );
             assert_eq!(value(&store, "/three").as_deref(), Some("333"));
-            assert!(store.get("/four").is_none());
+            assert!(store.get("/four").unwrap().is_none());
             assert_eq!(
                 fs::metadata(dir.log()).unwrap().len(),
                 start,
@@ -271,7 +276,7 @@ fn a_bad_checksum_on_the_last_record_is_a_torn_tail() {
     let (store, report) = open_with(&dir, StoreOptions::default());
     assert_eq!(report.records, 3);
     assert!(report.warnings[0].contains(&format!("byte {start}")));
-    assert!(store.get("/four").is_none());
+    assert!(store.get("/four").unwrap().is_none());
 }
 
 #[test]
@@ -285,7 +290,7 @@ fn zeros_at_the_end_are_a_torn_tail() {
     assert_eq!(report.records, 4);
     assert_eq!(report.warnings.len(), 1);
     assert_eq!(fs::metadata(dir.log()).unwrap().len(), end);
-    assert!(store.get("/four").is_some());
+    assert!(store.get("/four").unwrap().is_some());
 }
 
 #[test]
@@ -345,7 +350,7 @@ fn a_flipped_byte_in_the_middle_stops_the_start_and_repair_cuts_there() {
             report.warnings
         );
         assert_eq!(value(&store, "/one").as_deref(), Some("1"));
-        assert!(store.get("/two").is_none() && store.get("/three").is_none());
+        assert!(store.get("/two").unwrap().is_none() && store.get("/three").unwrap().is_none());
         let backups: Vec<_> = fs::read_dir(&dir.0)
             .unwrap()
             .filter_map(|entry| entry.ok())
