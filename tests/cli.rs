@@ -2,77 +2,22 @@
 //! log, flags and environment variables, exit statuses, and the blog post's
 //! own example with the real `curl`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+mod common;
 
-const PATIENCE: Duration = Duration::from_secs(10);
+use std::io::{Read, Write};
+use std::process::{Command, Output};
 
-/// A running `httpdb` process, killed when dropped.
-struct Process {
-    child: Child,
-    /// `127.0.0.1:PORT`, from the first line it printed.
-    addr: String,
-    lines: mpsc::Receiver<String>,
-}
+use common::PATIENCE;
+use common::process::Process;
 
-impl Process {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
-            .args(["--addr", "127.0.0.1:0", "--in-memory"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start httpdb");
-        let lines = stdout_lines(child.stdout.take().expect("stdout"));
-        let first = lines.recv_timeout(PATIENCE).expect("a first line");
-        let addr = first
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
-        Process { child, addr, lines }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// The next stdout line, waiting at most [`PATIENCE`].
-    fn next_line(&self) -> Option<String> {
-        self.lines.recv_timeout(PATIENCE).ok()
-    }
-
-    /// Kills the process and returns whatever else it printed.
-    fn kill(mut self) -> Vec<String> {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.lines.iter().collect()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Stdout lines, read on a thread so the test can wait with a timeout.
-fn stdout_lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if sender.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    receiver
+/// Starts the binary in memory on a free port, with `args` and `env` added.
+fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
+    let mut command = Process::command();
+    command
+        .args(["--addr", "127.0.0.1:0", "--in-memory"])
+        .args(args)
+        .envs(env.iter().copied());
+    Process::start(command)
 }
 
 /// Runs the real `curl` with `-s -i` and returns its output as text.
@@ -126,7 +71,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn the_posts_example_with_curl() {
-    let server = Process::start(&["--quiet"], &[]);
+    let server = start(&["--quiet"], &[]);
 
     let (status, headers, body) = split_curl(&curl(&[
         "-X",
@@ -192,7 +137,7 @@ fn the_posts_example_with_curl() {
 
 #[test]
 fn curl_uploads_with_expect_100_continue_and_chunked_encoding() {
-    let server = Process::start(&["--quiet"], &[]);
+    let server = start(&["--quiet"], &[]);
     let dir = std::env::temp_dir().join(format!("httpdb-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("upload.bin");
@@ -241,9 +186,9 @@ fn curl_uploads_with_expect_100_continue_and_chunked_encoding() {
 
 #[test]
 fn each_response_gets_an_access_log_line() {
-    let server = Process::start(&[], &[]);
+    let server = start(&[], &[]);
     curl(&["-X", "PUT", &server.url("/logged"), "-d", "v"]);
-    let line = server.next_line().expect("an access log line");
+    let line = server.next_stdout_line().expect("an access log line");
     // 127.0.0.1 - - [23/Nov/2026:23:03:50 +0000] "PUT /logged HTTP/1.1" 201 0
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
     assert!(
@@ -251,22 +196,22 @@ fn each_response_gets_an_access_log_line() {
         "{line}"
     );
     curl(&[&server.url("/logged")]);
-    let line = server.next_line().expect("an access log line");
+    let line = server.next_stdout_line().expect("an access log line");
     assert!(line.ends_with("\"GET /logged HTTP/1.1\" 200 1"), "{line}");
 }
 
 #[test]
 fn quiet_writes_no_access_log() {
-    let server = Process::start(&["--quiet"], &[]);
+    let server = start(&["--quiet"], &[]);
     for _ in 0..3 {
         curl(&[&server.url("/_health")]);
     }
-    assert_eq!(server.kill(), Vec::<String>::new());
+    assert_eq!(server.kill_9().0, Vec::<String>::new());
 }
 
 #[test]
 fn environment_variables_set_flags() {
-    let server = Process::start(&["--quiet"], &[("HTTPDB_TOKEN", "from-env")]);
+    let server = start(&["--quiet"], &[("HTTPDB_TOKEN", "from-env")]);
     let (status, headers, _) = split_curl(&curl(&[&server.url("/k")]));
     assert_eq!(status, "HTTP/1.1 401 Unauthorized");
     assert!(header(&headers, "www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
@@ -345,7 +290,7 @@ fn an_address_in_use_is_a_clear_error() {
 fn the_server_answers_plain_socket_clients_too() {
     // HTTP/1.0 the way the blog post's first server was tried: a bare socket,
     // one request, read to the end.
-    let server = Process::start(&["--quiet"], &[]);
+    let server = start(&["--quiet"], &[]);
     let mut stream = std::net::TcpStream::connect(&server.addr).expect("connect");
     stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
     stream

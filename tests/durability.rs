@@ -7,13 +7,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
 
-const PATIENCE: Duration = Duration::from_secs(20);
+mod common;
+
+use common::PATIENCE;
+use common::process::Process;
 
 /// A scratch data directory, removed at the end.
 struct DataDir(PathBuf);
@@ -41,16 +43,15 @@ impl Drop for DataDir {
     }
 }
 
-/// The real `httpdb` process.
+/// The real `httpdb` process, and the requests these tests make of it.
 struct Server {
-    child: Child,
+    process: Process,
     addr: String,
-    stderr: Option<thread::JoinHandle<String>>,
 }
 
 impl Server {
     fn start(dir: &Path, args: &[&str]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_httpdb"));
+        let mut command = Process::command();
         command
             .args(["--addr", "127.0.0.1:0", "--quiet", "--threads", "16"])
             .arg("--data-dir")
@@ -60,43 +61,16 @@ impl Server {
     }
 
     /// Starts whatever `command` runs, which must exec httpdb.
-    fn start_command(mut command: Command) -> Server {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start httpdb");
-        let mut child_stderr = child.stderr.take().expect("stderr");
-        let stderr = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = child_stderr.read_to_string(&mut text);
-            text
-        });
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first)
-            .expect("read the first line");
-        let addr = first
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
-        Server {
-            child,
-            addr,
-            stderr: Some(stderr),
-        }
+    fn start_command(command: Command) -> Server {
+        let process = Process::start(command);
+        let addr = process.addr.clone();
+        Server { process, addr }
     }
 
     /// `kill -9`: no chance to flush or sync anything. Returns what the
     /// process wrote to stderr.
-    fn kill_9(mut self) -> String {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-        self.stderr
-            .take()
-            .map(|reader| reader.join().expect("stderr reader"))
-            .unwrap_or_default()
+    fn kill_9(self) -> String {
+        self.process.kill_9().1
     }
 
     fn get(&self, key: &str) -> (u16, Vec<u8>, Option<String>) {
@@ -125,13 +99,6 @@ impl Server {
                 )
             })
             .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

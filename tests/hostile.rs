@@ -7,10 +7,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use common::process::Process;
 use common::{Client, PATIENCE, TestServer};
 
 /// One kind of misbehaviour, sent on a fresh connection.
@@ -102,26 +103,6 @@ fn many_garbage_connections_leave_the_data_intact_and_the_server_answering() {
     );
 }
 
-/// Reads the first line of the binary's stdout for its address.
-fn start_binary(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
-        .args(["--addr", "127.0.0.1:0", "--in-memory", "--quiet"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start httpdb");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("first line");
-    let addr = first
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_string();
-    (child, addr)
-}
-
 fn get_health(stream: &mut TcpStream) -> std::io::Result<String> {
     stream.write_all(b"GET /_health HTTP/1.1\r\nHost: x\r\n\r\n")?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -132,7 +113,12 @@ fn get_health(stream: &mut TcpStream) -> std::io::Result<String> {
 
 #[test]
 fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
-    let (mut child, addr) = start_binary(&[
+    let mut command = Process::command();
+    command.args([
+        "--addr",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--quiet",
         "--threads",
         "64",
         "--max-pending",
@@ -140,19 +126,11 @@ fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
         "--idle-timeout",
         "30",
     ]);
-    // The server's stderr, line by line, so the test can wait for a line.
-    let (lines, stderr_lines) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let server = Process::start(command);
+    let addr = server.addr.clone();
     // Let the running server open at most 32 files.
     let limited = Command::new("prlimit")
-        .arg(format!("--pid={}", child.id()))
+        .arg(format!("--pid={}", server.pid()))
         .arg("--nofile=32:32")
         .status()
         .expect("prlimit (util-linux) is needed for this test");
@@ -182,8 +160,8 @@ fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
             stream
         })
         .collect();
-    let backed_off = stderr_lines
-        .recv_timeout(PATIENCE)
+    let backed_off = server
+        .next_stderr_line()
         .expect("the server reports the failing accept");
     assert!(backed_off.contains("accept failed"), "{backed_off}");
     // Free the descriptors: every waiting client is then served.
@@ -202,8 +180,7 @@ fn running_out_of_file_descriptors_does_not_stop_the_accept_loop() {
             .expect("answered")
             .starts_with("HTTP/1.1 200")
     );
-    child.kill().expect("kill");
-    child.wait().expect("reap");
+    server.kill_9();
 }
 
 #[test]

@@ -11,18 +11,21 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const PATIENCE: Duration = Duration::from_secs(20);
+mod common;
+
+use common::PATIENCE;
+use common::process::Process;
 const WRITERS: usize = 16;
 const KEYS_EACH: usize = 50;
 
-fn start(dir: &PathBuf) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_httpdb"))
+fn start(dir: &Path) -> Process {
+    let mut command = Process::command();
+    command
         .args([
             "--addr",
             "127.0.0.1:0",
@@ -35,22 +38,8 @@ fn start(dir: &PathBuf) -> (Child, String) {
             "1",
         ])
         .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start httpdb");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("first line");
-    (
-        child,
-        first
-            .trim()
-            .trim_start_matches("listening on http://")
-            .to_string(),
-    )
+        .arg(dir);
+    Process::start(command)
 }
 
 /// A keep-alive client that reconnects when told to close.
@@ -218,7 +207,8 @@ fn soak_mixed_load_with_slow_garbage_and_idle_clients() {
         .unwrap_or(20);
     let dir = std::env::temp_dir().join(format!("httpdb-soak-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (mut server, addr) = start(&dir);
+    let server = start(&dir);
+    let addr = server.addr.clone();
     let stop = AtomicBool::new(false);
     let operations = AtomicU64::new(0);
     let started = Instant::now();
@@ -278,11 +268,10 @@ fn soak_mixed_load_with_slow_garbage_and_idle_clients() {
     };
     check(&addr, "after the load");
 
-    server.kill().expect("kill -9");
-    server.wait().expect("reap");
-    let (mut restarted, addr) = start(&dir);
+    server.kill_9();
+    let restarted = start(&dir);
+    let addr = restarted.addr.clone();
     check(&addr, "after kill -9 and a restart");
-    restarted.kill().expect("kill");
-    restarted.wait().expect("reap");
+    restarted.kill_9();
     let _ = std::fs::remove_dir_all(&dir);
 }
