@@ -39,6 +39,18 @@ impl ReconnectingClient {
     }
 }
 
+/// `count` keep-alive connections, each with one request answered and then
+/// left silent.
+fn idle_connections(server: &TestServer, count: usize) -> Vec<Client> {
+    (0..count)
+        .map(|_| {
+            let mut client = server.connect();
+            assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
+            client
+        })
+        .collect()
+}
+
 #[test]
 fn many_concurrent_writers_lose_nothing() {
     const WRITERS: usize = 32;
@@ -96,13 +108,7 @@ fn idle_keep_alive_connections_do_not_starve_new_clients() {
     );
     // Three times as many idle connections as workers, each with one request
     // answered and then silence, the way a browser keeps connections.
-    let mut idle: Vec<Client> = (0..WORKERS * 3)
-        .map(|_| {
-            let mut client = server.connect();
-            assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
-            client
-        })
-        .collect();
+    let mut idle = idle_connections(&server, WORKERS * 3);
     let started = Instant::now();
     for i in 0..20 {
         let response = server.request("PUT", &format!("/fresh/{i}"), &[], Some(b"v"));
@@ -280,13 +286,7 @@ fn shutdown_closes_idle_connections_and_returns_promptly() {
         |options| options.idle_timeout = Duration::from_secs(60),
         None,
     );
-    let mut clients: Vec<Client> = (0..4)
-        .map(|_| {
-            let mut client = server.connect();
-            assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
-            client
-        })
-        .collect();
+    let mut clients = idle_connections(&server, 4);
     let started = Instant::now();
     server.stop();
     assert!(

@@ -165,11 +165,12 @@ impl<'a, H: Handler> Connection<'a, H> {
             Ok(None) => return Next::Close,
             Err(error) => return self.refuse(error, None),
         };
+        let has_body = head.framing().has_body();
         let accepted = match shared.handler.check_head(&head) {
             Ok(accepted) => accepted,
             Err(response) => {
                 // The body was not read, so the connection cannot carry another request.
-                let next = if head.framing().has_body() {
+                let next = if has_body {
                     Next::CloseLingering
                 } else {
                     self.persistence_next(&head)
@@ -178,13 +179,13 @@ impl<'a, H: Handler> Connection<'a, H> {
                 return self.respond(answering, &response, next);
             }
         };
-        if head.expects_continue() && head.framing().has_body() {
-            self.start_write_deadline(0);
-            if write_continue(self.reader.get_mut()).is_err() {
-                return Next::Close;
+        if has_body {
+            if head.expects_continue() {
+                self.start_write_deadline(0);
+                if write_continue(self.reader.get_mut()).is_err() {
+                    return Next::Close;
+                }
             }
-        }
-        if head.framing().has_body() {
             self.start_read_deadline();
         }
         let mut reservation = shared.body_budget.reservation();
