@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use httpdb::api::Api;
 use httpdb::server::{RunningServer, Server, ServerOptions};
-use httpdb::stats::ServerStats;
 use httpdb::store::{Fsync, Store, StoreOptions};
 use support::{Figure, Latency, Plan, Series, Table, micros, save_svg, with_spread};
 
@@ -67,9 +66,8 @@ impl Target {
         store
             .put("/bench", "text/plain", VALUE.as_bytes().to_vec(), |_| true)
             .expect("seed");
-        let stats = Arc::new(ServerStats::new(options.threads));
-        let api = Api::new(store, Arc::clone(&stats), None);
-        let server = Server::bind("127.0.0.1:0", options, api, stats).expect("bind");
+        let server = Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None))
+            .expect("bind");
         Target {
             running: Some(server.spawn().expect("spawn")),
             dir,

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use httpdb::api::Api;
 use httpdb::config::{self, Command, Config, Storage};
 use httpdb::server::Server;
-use httpdb::stats::ServerStats;
 use httpdb::store::{Store, StoreOptions};
 
 fn main() -> ExitCode {
@@ -71,9 +70,10 @@ fn run(mut config: Config) -> ExitCode {
             }
         }
     };
-    let stats = Arc::new(ServerStats::new(config.server.threads));
-    let api = Api::new(store, Arc::clone(&stats), config.token.clone());
-    let server = match Server::bind(&config.addr, config.server.clone(), api, stats) {
+    let token = config.token.clone();
+    let server = match Server::bind(&config.addr, config.server.clone(), |stats| {
+        Api::new(store, stats, token)
+    }) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("httpdb: cannot listen on {}: {error}", config.addr);

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use common::{Client, TestServer};
 use httpdb::http::{Handler, Request, RequestHead, Response, Status};
 use httpdb::server::{Server, ServerOptions};
-use httpdb::stats::ServerStats;
 
 /// Sends requests over keep-alive connections, opening a new one whenever
 /// the server says it will close the current one (it does that while other
@@ -236,11 +235,9 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
         threads: WORKERS,
         ..ServerOptions::default()
     };
-    let stats = Arc::new(ServerStats::new(WORKERS));
-    let server = Server::bind("127.0.0.1:0", options, Panicky, Arc::clone(&stats))
-        .expect("bind")
-        .spawn()
-        .expect("spawn");
+    let server = Server::bind("127.0.0.1:0", options, |_| Panicky).expect("bind");
+    let stats = Arc::clone(server.stats());
+    let server = server.spawn().expect("spawn");
     for _ in 0..WORKERS * 3 {
         let mut client = Client::connect(server.addr());
         let response = client.request("GET", "/panic", &[], None);

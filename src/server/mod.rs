@@ -148,13 +148,18 @@ pub struct Server<H: Handler> {
 
 impl<H: Handler> Server<H> {
     /// Binds `addr` (port 0 picks a free port; see [`Server::local_addr`]).
+    ///
+    /// The server keeps the counters its workers update and its pool
+    /// decisions read, sized from `options`; `make_handler` receives them,
+    /// so a handler that reports them (`/_stats`) reports this server's.
     pub fn bind(
         addr: impl ToSocketAddrs,
         options: ServerOptions,
-        handler: H,
-        stats: Arc<ServerStats>,
+        make_handler: impl FnOnce(Arc<ServerStats>) -> H,
     ) -> io::Result<Server<H>> {
         let listener = TcpListener::bind(addr)?;
+        let stats = Arc::new(ServerStats::new(options.threads));
+        let handler = make_handler(Arc::clone(&stats));
         let access_log = if options.access_log {
             Some(AccessLog::start(Arc::clone(&stats))?)
         } else {
@@ -179,6 +184,11 @@ impl<H: Handler> Server<H> {
     /// The address actually bound.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The server's live counters.
+    pub fn stats(&self) -> &Arc<ServerStats> {
+        &self.shared.stats
     }
 
     /// A handle that stops [`Server::run`] from any thread.

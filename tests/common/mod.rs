@@ -48,13 +48,12 @@ impl TestServer {
         };
         configure(&mut options);
         let store = Arc::new(Store::in_memory());
-        let stats = Arc::new(ServerStats::new(options.threads));
-        let api = Api::new(
-            Arc::clone(&store),
-            Arc::clone(&stats),
-            token.map(String::from),
-        );
-        let server = Server::bind("127.0.0.1:0", options, api, Arc::clone(&stats)).expect("bind");
+        let token = token.map(String::from);
+        let server = Server::bind("127.0.0.1:0", options, |stats| {
+            Api::new(Arc::clone(&store), stats, token)
+        })
+        .expect("bind");
+        let stats = Arc::clone(server.stats());
         TestServer {
             running: Some(server.spawn().expect("spawn")),
             store,
