@@ -14,8 +14,8 @@ use std::io::{self, BufWriter, IoSlice, Write};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::Status;
 use super::date;
+use super::{Persistence, Status};
 
 /// Bodies up to this size are copied into the head's buffer and written with
 /// it in one `write`.
@@ -237,18 +237,6 @@ impl Response {
     }
 }
 
-/// What the `Connection` header says about the connection after a response
-/// (RFC 9112 §9.3, §9.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Persistence {
-    /// Kept open; HTTP/1.1 needs no header for that.
-    KeepAlive,
-    /// Kept open for an HTTP/1.0 client that asked, which must be told so.
-    KeepAliveHttp10,
-    /// Closed after this response: `Connection: close`.
-    Close,
-}
-
 /// Writes `response` to `out`, head and body with one `writev` when the
 /// body is in memory; `scratch` is reused for the head between responses.
 /// With `omit_body` (a HEAD request) the headers, Content-Length included,
@@ -284,10 +272,10 @@ pub fn write_response<W: Write>(
         append_decimal(head, response.body.len());
         head.extend_from_slice(b"\r\n");
     }
-    match persistence {
-        Persistence::KeepAlive => {}
-        Persistence::KeepAliveHttp10 => head.extend_from_slice(b"Connection: keep-alive\r\n"),
-        Persistence::Close => head.extend_from_slice(b"Connection: close\r\n"),
+    if let Some(connection) = persistence.connection_header() {
+        head.extend_from_slice(b"Connection: ");
+        head.extend_from_slice(connection.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
 
@@ -347,6 +335,7 @@ fn write_all_vectored<W: Write>(out: &mut W, mut buffers: &mut [IoSlice<'_>]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Version;
 
     fn render(response: &Response, omit_body: bool, persistence: Persistence) -> String {
         let mut out = Vec::new();
@@ -359,7 +348,7 @@ mod tests {
         let text = render(
             &Response::text(Status::OK, "hi"),
             false,
-            Persistence::KeepAlive,
+            Persistence::KeepOpen(Version::Http11),
         );
         assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{text}");
         assert!(text.contains(&format!("\r\nServer: {SERVER}\r\n")));
@@ -384,7 +373,11 @@ mod tests {
     #[test]
     fn no_length_or_body_for_204_and_304() {
         for status in [Status::NO_CONTENT, Status::NOT_MODIFIED] {
-            let text = render(&Response::new(status), false, Persistence::KeepAliveHttp10);
+            let text = render(
+                &Response::new(status),
+                false,
+                Persistence::KeepOpen(Version::Http10),
+            );
             assert!(!text.contains("Content-Length"), "{text}");
             assert!(text.contains("\r\nConnection: keep-alive\r\n"));
             assert!(text.ends_with("\r\n\r\n"));
