@@ -26,8 +26,9 @@ use std::io::{self, BufWriter, Write};
 use std::sync::atomic::Ordering;
 use std::thread;
 
+use super::map::Stored;
 use super::record::{Change, Record, encode_file_header};
-use super::{Disk, Key, PoisonError, Store, Stored};
+use super::{Disk, Key, PoisonError, Store};
 
 /// The new log while it is being written, in the data directory.
 pub const TEMP_FILE: &str = "httpdb.log.compact";
@@ -77,14 +78,14 @@ pub(super) fn run(store: &Store) -> io::Result<()> {
 fn compact(store: &Store, disk: &Disk) -> io::Result<()> {
     let temp_path = disk.log.dir().join(TEMP_FILE);
     let (snapshot, base_revision) = {
-        let state = store.read();
+        let map = store.read();
         disk.log.begin_compaction();
-        let snapshot: Vec<(Key, Stored)> = state
+        let snapshot: Vec<(Key, Stored)> = map
             .entries
             .iter()
             .map(|(key, stored)| (key.clone(), stored.clone()))
             .collect();
-        (snapshot, state.last_revision)
+        (snapshot, map.last_revision)
     };
     let file = match write_snapshot(&temp_path, base_revision, &snapshot) {
         Ok(file) => file,
