@@ -31,7 +31,7 @@ use super::persistence::Persistence;
 use super::uri::{TargetForm, TargetParts, parse_target};
 
 /// How large a request is allowed to be.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest request line (method, target, version), in bytes: 414 beyond.
     pub max_request_line: usize,
