@@ -397,7 +397,7 @@ fn utf8(value: OsString, source: &str) -> Result<String, String> {
 /// (`16MiB`), in the form [`size`] reads back.
 fn show_size(bytes: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }
