@@ -40,8 +40,11 @@ pub enum Storage {
     InMemory,
     /// An append-only log in `dir`.
     Directory {
+        /// The directory the log lives in.
         dir: PathBuf,
+        /// When writes reach stable storage.
         fsync: Fsync,
+        /// Cut a damaged log at the first bad record instead of refusing to start.
         repair: bool,
     },
 }
@@ -49,9 +52,13 @@ pub enum Storage {
 /// Everything the command line decides.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Where to listen, as given (`HOST:PORT`).
     pub addr: String,
+    /// How the server behaves.
     pub server: ServerOptions,
+    /// Where the data lives.
     pub storage: Storage,
+    /// The bearer token every request but `/_health` must carry, if any.
     pub token: Option<String>,
 }
 
@@ -97,8 +104,11 @@ pub fn open_file_limit() -> Option<usize> {
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
+    /// Run the server with this configuration.
     Run(Box<Config>),
+    /// Print `--help`.
     Help,
+    /// Print the version.
     Version,
 }
 

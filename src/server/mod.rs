@@ -313,6 +313,7 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
+    /// Stops the accept loop; connections finish as [`ShutdownHandle`] says.
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Relaxed);
         // `accept` blocks until a connection arrives, so make one.
@@ -340,6 +341,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
