@@ -203,6 +203,8 @@ impl Store {
 
     /// The entry under `key`, if any.
     pub fn get(&self, key: &str) -> Result<Option<Entry>, StorageFailed> {
+        // The entry may be a change whose record is queued but not yet
+        // durable: `settle` waits for it (and may lead its group commit).
         let (entry, pending) = {
             let map = self.read();
             (
@@ -224,9 +226,11 @@ impl Store {
 
     /// After the lock: waits until every change a read could have seen is
     /// durable, so a reader never sees a write that a crash could undo. The
-    /// wait is for the group commit already under way, and is skipped when
-    /// nothing is pending. If the log has failed, what is pending will never
-    /// be durable, and the read is refused.
+    /// wait is skipped when nothing is pending. When something is, the
+    /// reader waits like a writer does, so a GET may find no batch under way
+    /// and lead the group commit itself: write the queued records and, with
+    /// `--fsync always`, fsync them (`Log::wait`). If the log has failed,
+    /// what is pending will never be durable, and the read is refused.
     fn settle(&self, pending: Option<Ticket>) -> Result<(), StorageFailed> {
         match (&self.disk, pending) {
             (Some(disk), Some(ticket)) => disk
@@ -353,6 +357,8 @@ impl Store {
             .log
             .queue(record)
             .map_err(|failed| WriteError::Storage(failed.0))?;
+        // Compaction starts here, from the write that takes the log past
+        // its threshold; it runs on a thread of its own (`compaction.rs`).
         let options = &disk.options;
         if log_bytes > options.compact_min_bytes
             && log_bytes > options.compact_ratio.saturating_mul(map.live_log_bytes)
