@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use super::Status;
+use super::status::Status;
 
 /// Why a request could not be read.
 #[derive(Debug)]
