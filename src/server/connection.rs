@@ -25,9 +25,9 @@ use crate::http::{
     read_head, write_continue, write_response,
 };
 
-use super::Shared;
 use super::access_log::Record;
 use super::deadline::{DeadlineStream, is_timeout};
+use super::shared::Shared;
 
 /// How often a worker waiting on an idle connection looks up to see whether
 /// it is needed elsewhere or the server is stopping. It bounds how long a
