@@ -37,7 +37,7 @@ use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle, Thread};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
 use super::record::Record;
@@ -100,8 +100,16 @@ pub struct Log {
 
 struct Shared {
     state: Mutex<State>,
+    /// Where writers sleep until the batch their record is in is done: batch
+    /// `n` signals `batch_done[n % 2]`. A record queued while batch `n` is
+    /// being written goes out in batch `n + 1`, so its writer sleeps on the
+    /// other variable from the one batch `n` is about to signal, and the
+    /// signal at the end of a batch wakes exactly the writers it made done,
+    /// with one `futex` call. (Waking each writer with a call of its own
+    /// let each one preempt the leader in turn: twice the thread switches.)
+    batch_done: [Condvar; 2],
     /// Signalled whenever a batch is written, for a compaction waiting to
-    /// switch files. (Writers wait differently: see `State::sleepers`.)
+    /// switch files.
     changed: Condvar,
     /// Copies of `State::next_seq` and of the durable mark (`synced` or
     /// `written`, by `--fsync`), readable without the lock: a read checks
@@ -122,6 +130,11 @@ struct State {
     synced: u64,
     /// A leader is writing a batch.
     writing: bool,
+    /// Batches started so far: the one being written, if `writing`, is this
+    /// number ...
+    batches_started: u64,
+    /// ... and holds the records numbered below this.
+    writing_upto: u64,
     /// A compaction is replacing the file; no batch may start.
     switching: bool,
     failed: Option<String>,
@@ -135,13 +148,6 @@ struct State {
     records: u64,
     /// The encoding buffer, kept between batches.
     buffer: Vec<u8>,
-    /// Writers asleep until their record is done, with the sequence number
-    /// of that record. A finished batch wakes exactly the writers it made
-    /// done, and one more to lead the next batch if records are waiting:
-    /// waking them all (a condition variable's `notify_all`) would make
-    /// every other writer wake up only to go back to sleep, which at high
-    /// write rates cost more CPU than the writes themselves.
-    sleepers: Vec<(u64, Thread)>,
 }
 
 struct Queued {
@@ -177,6 +183,25 @@ impl Shared {
             .wait(state)
             .unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Sleeps until the end of batch number `batch`.
+    fn wait_for_batch<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        batch: u64,
+    ) -> MutexGuard<'a, State> {
+        self.batch_done[(batch % 2) as usize]
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes every writer asleep on either batch: the log failed, or a
+    /// compaction held batches back and they may go on.
+    fn wake_everyone(&self) {
+        for done in &self.batch_done {
+            done.notify_all();
+        }
+    }
 }
 
 impl Log {
@@ -196,6 +221,8 @@ impl Log {
                 written: 0,
                 synced: 0,
                 writing: false,
+                batches_started: 0,
+                writing_upto: 0,
                 switching: false,
                 failed: None,
                 file_bytes: file_len,
@@ -205,9 +232,9 @@ impl Log {
                 last_sync: None,
                 batches: 0,
                 records: 0,
-                sleepers: Vec::new(),
                 buffer: Vec::new(),
             }),
+            batch_done: [Condvar::new(), Condvar::new()],
             changed: Condvar::new(),
             queued: AtomicU64::new(0),
             durable: AtomicU64::new(0),
@@ -251,6 +278,11 @@ impl Log {
 
     /// Returns once the record of `ticket` is as durable as `--fsync` promises.
     pub fn wait(&self, Ticket(seq): Ticket) -> Result<(), LogFailed> {
+        // Without the lock: a reader whose change is already durable goes on
+        // at once.
+        if self.shared.durable.load(Ordering::Acquire) > seq {
+            return Ok(());
+        }
         let mut state = self.shared.lock();
         loop {
             if self.durable_mark(&state) > seq {
@@ -260,17 +292,20 @@ impl Log {
                 return Err(LogFailed(reason.clone()));
             }
             if !state.writing && !state.switching {
-                state = self.write_batch(state);
+                self.write_batch(state);
+                state = self.shared.lock();
                 continue;
             }
-            state.sleepers.push((seq, thread::current()));
-            drop(state);
-            thread::park();
-            state = self.shared.lock();
-            // Woken, or woken for nothing (park allows that): either way,
-            // off the list, and look again.
-            let me = thread::current().id();
-            state.sleepers.retain(|(_, sleeper)| sleeper.id() != me);
+            // The record is in the batch being written, or it goes out in
+            // the next one (also while a compaction holds batches back). The
+            // end of that batch wakes this writer; the end of the one before
+            // it may wake it first, to lead it.
+            let batch = if state.writing && seq < state.writing_upto {
+                state.batches_started
+            } else {
+                state.batches_started + 1
+            };
+            state = self.shared.wait_for_batch(state, batch);
         }
     }
 
@@ -283,27 +318,15 @@ impl Log {
         }
     }
 
-    /// Wakes the sleepers whose records are done (all of them if the log
-    /// failed), and one more to lead the next batch if records are queued.
-    fn wake_sleepers(&self, state: &mut State) {
-        let durable = self.durable_mark(state);
-        let wake_all = state.failed.is_some();
-        let mut need_leader = !state.queue.is_empty();
-        state.sleepers.retain(|(seq, sleeper)| {
-            let wake = wake_all || *seq < durable || std::mem::take(&mut need_leader);
-            if wake {
-                sleeper.unpark();
-            }
-            !wake
-        });
-    }
-
     /// As the leader: writes every queued record with one `write`, syncs if
     /// `--fsync always`, and wakes the writers waiting for them.
-    fn write_batch<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    fn write_batch(&self, mut state: MutexGuard<'_, State>) {
         state.writing = true;
+        state.batches_started += 1;
+        let number = state.batches_started;
         let batch = mem::take(&mut state.queue);
         let upto = state.next_seq;
+        state.writing_upto = upto;
         let file = Arc::clone(&state.file);
         let mut buffer = mem::take(&mut state.buffer);
         drop(state);
@@ -348,9 +371,21 @@ impl Log {
         if buffer.capacity() <= KEEP_BUFFER {
             state.buffer = buffer;
         }
-        self.wake_sleepers(&mut state);
+        let failed = state.failed.is_some();
+        let next_is_waiting = !state.queue.is_empty();
+        drop(state);
+        // Wake the writers this batch made done; and one writer of the next
+        // batch, to lead it, if records are waiting for it (any writer will
+        // do: each waits for its own record anyway).
+        if failed {
+            self.shared.wake_everyone();
+        } else {
+            self.shared.batch_done[(number % 2) as usize].notify_all();
+            if next_is_waiting {
+                self.shared.batch_done[((number + 1) % 2) as usize].notify_one();
+            }
+        }
         self.shared.changed.notify_all();
-        state
     }
 
     /// Marks the start of a compaction: from now on, written records are
@@ -387,7 +422,8 @@ impl Log {
                 }
                 let snapshot_upto = state.compaction.as_ref().map_or(0, |tail| tail.from_seq);
                 if state.failed.is_none() && state.written < snapshot_upto {
-                    state = self.write_batch(state);
+                    self.write_batch(state);
+                    state = self.shared.lock();
                     continue;
                 }
                 break;
@@ -444,7 +480,10 @@ impl Log {
             }
             Err(error) => Err(error),
         };
-        self.wake_sleepers(&mut state);
+        drop(state);
+        // Batches were held back while the file was switched: the writers
+        // waiting for them go on (one of them leads).
+        self.shared.wake_everyone();
         self.shared.changed.notify_all();
         result
     }
