@@ -374,16 +374,21 @@ impl Log {
         let failed = state.failed.is_some();
         let next_is_waiting = !state.queue.is_empty();
         drop(state);
-        // Wake the writers this batch made done; and one writer of the next
-        // batch, to lead it, if records are waiting for it (any writer will
-        // do: each waits for its own record anyway).
+        // Wake one writer of the next batch to lead it, if records wait for
+        // it (any will do: each waits for its own record anyway), and then
+        // the writers this batch made done. In that order: woken together,
+        // they tend to run in the order they were woken, and the sooner the
+        // next batch is on its way to the disk, the more of the responses to
+        // this one are sent while the disk works (measured: the gap between
+        // two batches' fsyncs went from about 225 to 125 µs, and 64 writers
+        // from about 31k to 34k writes/s, server pinned, wrk post.lua).
         if failed {
             self.shared.wake_everyone();
         } else {
-            self.shared.batch_done[(number % 2) as usize].notify_all();
             if next_is_waiting {
                 self.shared.batch_done[((number + 1) % 2) as usize].notify_one();
             }
+            self.shared.batch_done[(number % 2) as usize].notify_all();
         }
         self.shared.changed.notify_all();
     }
