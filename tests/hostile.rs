@@ -29,16 +29,16 @@ fn misbehave(server: &TestServer, kind: usize, seed: u64) {
             .collect()
     };
     match kind % 8 {
-        0 => client.send(&random_bytes(512)),
-        1 => client.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
-        2 => client.send(b"PUT /seed HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part of it"),
-        3 => client.send(format!("GET /{} HTTP/1.1\r\n", "a".repeat(20_000)).as_bytes()),
+        0 => client.send_bytes(&random_bytes(512)),
+        1 => client.send_bytes(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+        2 => client.send_bytes(b"PUT /seed HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part of it"),
+        3 => client.send_bytes(format!("GET /{} HTTP/1.1\r\n", "a".repeat(20_000)).as_bytes()),
         4 => {
-            client.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ");
-            client.send(&vec![b'z'; 100_000]);
+            client.send_bytes(b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: ");
+            client.send_bytes(&vec![b'z'; 100_000]);
         }
-        5 => client.send(b"PUT /seed HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc"),
-        6 => client.send(b"PUT /seed HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"),
+        5 => client.send_bytes(b"PUT /seed HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc"),
+        6 => client.send_bytes(b"PUT /seed HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"),
         _ => {} // connect and vanish
     }
     // Half of them leave without reading; the others read whatever comes.
@@ -67,7 +67,7 @@ fn many_garbage_connections_leave_the_data_intact_and_the_server_answering() {
         &[("Content-Type", "text/plain")],
         Some(b"original"),
     );
-    assert_eq!(seed.status, 201);
+    assert_eq!(seed.status(), 201);
     thread::scope(|scope| {
         for thread in 0..8 {
             let server = &server;
@@ -78,12 +78,12 @@ fn many_garbage_connections_leave_the_data_intact_and_the_server_answering() {
             });
         }
         // Meanwhile, a well-behaved client is served throughout.
-        let mut client = Client::connect(server.addr());
+        let mut client = server.connect();
         for _ in 0..50 {
             let response = client.request("GET", "/seed", &[], None);
             assert_eq!(response.body, b"original");
             if response.closes() {
-                client = Client::connect(server.addr());
+                client = server.connect();
             }
         }
     });
@@ -95,7 +95,7 @@ fn many_garbage_connections_leave_the_data_intact_and_the_server_answering() {
     assert_eq!(&*entry.value, b"original");
     assert_eq!(entry.revision, 1, "no garbage became a write");
     assert_eq!(server.store.stats().keys, 1);
-    assert_eq!(server.request("GET", "/_health", &[], None).status, 200);
+    assert_eq!(server.request("GET", "/_health", &[], None).status(), 200);
     let stats = server.stats.snapshot();
     assert!(
         stats.responses[3] > 0,
@@ -197,7 +197,7 @@ fn bodies_beyond_the_memory_budget_wait_their_turn_with_503() {
     let mut uploading: Vec<Client> = (0..2)
         .map(|i| {
             let mut client = server.connect();
-            client.send(
+            client.send_bytes(
                 format!("PUT /up{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n")
                     .as_bytes(),
             );
@@ -216,25 +216,25 @@ fn bodies_beyond_the_memory_budget_wait_their_turn_with_503() {
     assert_eq!(held, 2048, "both uploads hold their bodies' memory");
     // So a third upload is told to come back, chunked or not.
     let response = server.request("PUT", "/third", &[], Some(&[b'x'; 16]));
-    assert_eq!(response.status, 503, "{response:?}");
+    assert_eq!(response.status(), 503, "{response:?}");
     assert_eq!(response.header("retry-after"), Some("1"));
     assert!(response.problem_detail().contains("try again"));
     let chunked = server.exchange(
         b"PUT /fourth HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
     );
-    assert_eq!(chunked.status, 503);
+    assert_eq!(chunked.status(), 503);
     // Requests without a body are not affected.
-    assert_eq!(server.request("GET", "/_health", &[], None).status, 200);
+    assert_eq!(server.request("GET", "/_health", &[], None).status(), 200);
     // Finishing the uploads gives the budget back.
     for (i, client) in uploading.iter_mut().enumerate() {
-        client.send(&[b'y'; 1024]);
-        assert_eq!(client.response().status, 201, "upload {i}");
+        client.send_bytes(&[b'y'; 1024]);
+        assert_eq!(client.response().status(), 201, "upload {i}");
     }
     assert_eq!(server.stats.snapshot().body_bytes_held, 0);
     assert_eq!(
         server
             .request("PUT", "/third", &[], Some(&[b'x'; 16]))
-            .status,
+            .status(),
         201
     );
 }
@@ -253,7 +253,7 @@ fn announcing_a_large_body_holds_no_more_than_one_piece() {
     let _announcing: Vec<Client> = (0..16)
         .map(|i| {
             let mut client = server.connect();
-            client.send(
+            client.send_bytes(
                 format!("PUT /big{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n")
                     .as_bytes(),
             );
@@ -262,7 +262,7 @@ fn announcing_a_large_body_holds_no_more_than_one_piece() {
         .collect();
     for i in 0..10 {
         let response = server.request("PUT", &format!("/small{i}"), &[], Some(b"fits"));
-        assert_eq!(response.status, 201, "{response:?}");
+        assert_eq!(response.status(), 201, "{response:?}");
     }
     assert!(server.stats.snapshot().body_bytes_held <= 16 * 64 * 1024);
 }

@@ -27,7 +27,7 @@ impl ReconnectingClient {
         ReconnectingClient { addr, client: None }
     }
 
-    fn request(&mut self, method: &str, target: &str, body: Option<&[u8]>) -> common::RawResponse {
+    fn request(&mut self, method: &str, target: &str, body: Option<&[u8]>) -> common::Response {
         let addr = self.addr;
         let client = self.client.get_or_insert_with(|| Client::connect(addr));
         let response = client.request(method, target, &[], body);
@@ -44,7 +44,7 @@ fn idle_connections(server: &TestServer, count: usize) -> Vec<Client> {
     (0..count)
         .map(|_| {
             let mut client = server.connect();
-            assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
+            assert_eq!(client.request("GET", "/_health", &[], None).status(), 200);
             client
         })
         .collect()
@@ -67,7 +67,7 @@ fn many_concurrent_writers_lose_nothing() {
                     let body = format!("value {writer}-{i}");
                     let response =
                         client.request("PUT", &format!("/w{writer}/{i}"), Some(body.as_bytes()));
-                    assert_eq!(response.status, 201, "{response:?}");
+                    assert_eq!(response.status(), 201, "{response:?}");
                 }
             })
         })
@@ -112,7 +112,8 @@ fn idle_keep_alive_connections_do_not_starve_new_clients() {
     for i in 0..20 {
         let response = server.request("PUT", &format!("/fresh/{i}"), &[], Some(b"v"));
         assert_eq!(
-            response.status, 201,
+            response.status(),
+            201,
             "fresh client {i} must be served: {response:?}"
         );
     }
@@ -148,13 +149,13 @@ fn keep_alive_connections_stay_open_while_workers_are_free() {
         scope.spawn(|| {
             for _ in 0..200 {
                 let mut client = Client::connect(addr);
-                assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
+                assert_eq!(client.request("GET", "/_health", &[], None).status(), 200);
             }
         });
         let mut kept = Client::connect(addr);
         for i in 0..400 {
             let response = kept.request("GET", "/_health", &[], None);
-            assert_eq!(response.status, 200);
+            assert_eq!(response.status(), 200);
             assert!(
                 !response.closes(),
                 "request {i} was told to close with workers free"
@@ -174,13 +175,13 @@ fn past_max_pending_new_connections_get_503_and_the_server_recovers() {
     );
     // Occupy the only worker with a request whose head is still arriving.
     let mut busy = server.connect();
-    assert_eq!(busy.request("GET", "/_health", &[], None).status, 200);
+    assert_eq!(busy.request("GET", "/_health", &[], None).status(), 200);
     busy.send(b"GET /_health HTTP/1.1\r\n");
     // Two connections wait in the queue, which is now full.
     let mut waiting: Vec<Client> = (0..2)
         .map(|_| {
             let mut client = server.connect();
-            client.send(b"GET /_health HTTP/1.1\r\nHost: t\r\n\r\n");
+            client.send_bytes(b"GET /_health HTTP/1.1\r\nHost: t\r\n\r\n");
             client
         })
         .collect();
@@ -188,7 +189,7 @@ fn past_max_pending_new_connections_get_503_and_the_server_recovers() {
     let mut turned_away = server.connect();
     turned_away.send(b"GET /_health HTTP/1.1\r\nHost: t\r\n\r\n");
     let response = turned_away.response();
-    assert_eq!(response.status, 503, "{response:?}");
+    assert_eq!(response.status(), 503, "{response:?}");
     assert_eq!(response.header("retry-after"), Some("1"));
     assert!(response.closes());
     assert!(response.problem_detail().contains("waiting"));
@@ -198,16 +199,16 @@ fn past_max_pending_new_connections_get_503_and_the_server_recovers() {
     // Let the busy request finish: it is answered, and closed to make room.
     busy.send(b"Host: t\r\n\r\n");
     let response = busy.response();
-    assert_eq!(response.status, 200);
+    assert_eq!(response.status(), 200);
     assert!(
         response.closes(),
         "others are waiting, so this connection must make room"
     );
     // The queued connections are served in turn, and then newcomers again.
     for client in &mut waiting {
-        assert_eq!(client.response().status, 200);
+        assert_eq!(client.response().status(), 200);
     }
-    assert_eq!(server.request("GET", "/_health", &[], None).status, 200);
+    assert_eq!(server.request("GET", "/_health", &[], None).status(), 200);
 }
 
 /// A handler that panics on `/panic` and answers 200 elsewhere.
@@ -239,9 +240,9 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
     let stats = Arc::clone(server.stats());
     let server = server.spawn().expect("spawn");
     for _ in 0..WORKERS * 3 {
-        let mut client = Client::connect(server.addr());
+        let mut client = server.connect();
         let response = client.request("GET", "/panic", &[], None);
-        assert_eq!(response.status, 500);
+        assert_eq!(response.status(), 500);
         assert!(response.closes());
         assert!(response.problem_detail().contains("failed"));
     }
@@ -254,7 +255,7 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
     for _ in 0..WORKERS {
         let mut kept = None;
         for _attempt in 0..50 {
-            let mut client = Client::connect(server.addr());
+            let mut client = server.connect();
             let response = client.request("GET", "/ok", &[], None);
             assert_eq!(response.text(), "fine");
             if !response.closes() {
@@ -306,7 +307,10 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
         None,
     );
     let value = vec![b'x'; 1 << 20];
-    assert_eq!(server.request("PUT", "/big", &[], Some(&value)).status, 201);
+    assert_eq!(
+        server.request("PUT", "/big", &[], Some(&value)).status(),
+        201
+    );
     // Ask for the megabyte many times over and never read a byte of it: the
     // socket buffers fill and the server's write blocks.
     let stuck = server.connect();
@@ -325,7 +329,7 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
             scope.spawn(|| {
                 let mut client = ReconnectingClient::new(server.addr());
                 for _ in 0..10 {
-                    assert_eq!(client.request("GET", "/_health", None).status, 200);
+                    assert_eq!(client.request("GET", "/_health", None).status(), 200);
                     served.fetch_add(1, Ordering::Relaxed);
                 }
             });

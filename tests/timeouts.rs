@@ -56,28 +56,28 @@ fn a_head_trickled_in_slower_than_the_deadline_gets_408_and_a_close() {
     );
     let response = client.response();
     let waited = started.elapsed();
-    assert_eq!(response.status, 408, "{response:?}");
+    assert_eq!(response.status(), 408, "{response:?}");
     assert!(response.closes());
     assert!(response.problem_detail().contains("in time"));
     assert!(waited >= READ_TIMEOUT, "answered after {waited:?}");
     assert!(client.is_closed());
     writer.join().expect("writer");
     // The server is still there for everyone else.
-    assert_eq!(server.request("GET", "/_health", &[], None).status, 200);
+    assert_eq!(server.request("GET", "/_health", &[], None).status(), 200);
 }
 
 #[test]
 fn a_body_trickled_in_slower_than_the_deadline_gets_408() {
     let server = server();
     let mut client = server.connect();
-    client.send(b"PUT /slow-body HTTP/1.1\r\nHost: test\r\nContent-Length: 40\r\n\r\nab");
+    client.send_bytes(b"PUT /slow-body HTTP/1.1\r\nHost: test\r\nContent-Length: 40\r\n\r\nab");
     let writer = trickle(
         client.stream(),
         b"cdefghijklmnopqrstuvwxyz0123456789",
         Duration::from_millis(25),
     );
     let response = client.response();
-    assert_eq!(response.status, 408, "{response:?}");
+    assert_eq!(response.status(), 408, "{response:?}");
     assert!(response.closes());
     assert!(client.is_closed());
     writer.join().expect("writer");
@@ -91,14 +91,16 @@ fn a_body_trickled_in_slower_than_the_deadline_gets_408() {
 fn a_chunked_body_trickled_in_slower_than_the_deadline_gets_408() {
     let server = server();
     let mut client = server.connect();
-    client.send(b"PUT /slow-chunks HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n");
+    client.send_bytes(
+        b"PUT /slow-chunks HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
     let writer = trickle(
         client.stream(),
         b"1\r\na\r\n1\r\nb\r\n1\r\nc\r\n1\r\nd\r\n1\r\ne\r\n1\r\nf\r\n1\r\ng\r\n0\r\n\r\n",
         Duration::from_millis(25),
     );
     let response = client.response();
-    assert_eq!(response.status, 408, "{response:?}");
+    assert_eq!(response.status(), 408, "{response:?}");
     writer.join().expect("writer");
     assert!(
         server
@@ -120,7 +122,7 @@ fn a_request_that_arrives_in_pieces_within_the_deadline_is_served() {
     );
     let response = client.response();
     writer.join().expect("writer");
-    assert_eq!(response.status, 201, "{response:?}");
+    assert_eq!(response.status(), 201, "{response:?}");
     assert_eq!(
         &*server
             .store
@@ -137,7 +139,7 @@ fn an_idle_keep_alive_connection_is_closed_quietly() {
     let server = server();
     let mut client = server.connect();
     let response = client.request("GET", "/_health", &[], None);
-    assert_eq!(response.status, 200);
+    assert_eq!(response.status(), 200);
     assert!(!response.closes());
     let started = Instant::now();
     // No 408 and no other bytes: just the end of the stream.
@@ -160,11 +162,11 @@ fn a_connection_that_keeps_sending_within_the_idle_timeout_stays_open() {
     let server = server();
     let mut client = server.connect();
     for _ in 0..4 {
-        assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
+        assert_eq!(client.request("GET", "/_health", &[], None).status(), 200);
         // Shorter than the idle timeout: the connection must still be there.
         thread::sleep(IDLE_TIMEOUT / 3);
     }
-    assert_eq!(client.request("GET", "/_health", &[], None).status, 200);
+    assert_eq!(client.request("GET", "/_health", &[], None).status(), 200);
 }
 
 #[test]
@@ -172,12 +174,12 @@ fn timeouts_do_not_outlive_their_request() {
     // A keep-alive connection whose requests each arrive promptly is never
     // cut off, however long the connection as a whole lives.
     let server = server();
-    let mut client = Client::connect(server.addr());
+    let mut client = server.connect();
     let started = Instant::now();
     let mut served = 0;
     while started.elapsed() < READ_TIMEOUT * 2 && served < 10_000 {
         let response = client.request("PUT", "/busy", &[], Some(b"x"));
-        assert!(matches!(response.status, 200 | 201), "{response:?}");
+        assert!(matches!(response.status(), 200 | 201), "{response:?}");
         served += 1;
     }
     assert!(served > 1);
@@ -197,7 +199,10 @@ fn a_client_that_reads_a_response_too_slowly_does_not_keep_the_worker() {
         None,
     );
     let value = vec![b'v'; 16 << 20];
-    assert_eq!(server.request("PUT", "/big", &[], Some(&value)).status, 201);
+    assert_eq!(
+        server.request("PUT", "/big", &[], Some(&value)).status(),
+        201
+    );
     // A client that reads at full speed gets all of it in time.
     assert_eq!(
         server.request("GET", "/big", &[], None).body.len(),
@@ -225,7 +230,7 @@ fn a_client_that_reads_a_response_too_slowly_does_not_keep_the_worker() {
         // answered only once the response deadline has freed it.
         let response = server.request("GET", "/_health", &[], None);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(response.status, 200);
+        assert_eq!(response.status(), 200);
     });
 }
 
@@ -235,16 +240,16 @@ fn an_extra_crlf_after_a_body_counts_as_idle_time() {
     // not start a request whose head then times out with 408.
     let server = server();
     let mut client = server.connect();
-    client.send(b"POST /crlf HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nX\r\n");
-    assert_eq!(client.response().status, 201);
+    client.send_bytes(b"POST /crlf HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nX\r\n");
+    assert_eq!(client.response().status(), 201);
     assert!(
         client.is_closed(),
         "closed quietly after the idle timeout, with no 408"
     );
     // And the CRLF before a next request is simply skipped.
     let mut client = server.connect();
-    client.send(b"POST /crlf HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nY\r\n");
-    assert_eq!(client.response().status, 200);
-    client.send(b"GET /crlf HTTP/1.1\r\nHost: t\r\n\r\n");
+    client.send_bytes(b"POST /crlf HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nY\r\n");
+    assert_eq!(client.response().status(), 200);
+    client.send_bytes(b"GET /crlf HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(client.response().body, b"Y");
 }
