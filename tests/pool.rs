@@ -10,33 +10,9 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Client, TestServer};
+use common::{BodyChecks, Client, Reconnecting, Talk, TestServer, assert_closes, connect};
 use httpdb::http::{Handler, Request, RequestHead, Response, Status};
 use httpdb::server::{Server, ServerOptions};
-
-/// Sends requests over keep-alive connections, opening a new one whenever
-/// the server says it will close the current one (it does that while other
-/// connections wait for a worker).
-struct ReconnectingClient {
-    addr: std::net::SocketAddr,
-    client: Option<Client>,
-}
-
-impl ReconnectingClient {
-    fn new(addr: std::net::SocketAddr) -> Self {
-        ReconnectingClient { addr, client: None }
-    }
-
-    fn request(&mut self, method: &str, target: &str, body: Option<&[u8]>) -> common::Response {
-        let addr = self.addr;
-        let client = self.client.get_or_insert_with(|| Client::connect(addr));
-        let response = client.request(method, target, &[], body);
-        if response.closes() {
-            self.client = None;
-        }
-        response
-    }
-}
 
 /// `count` keep-alive connections, each with one request answered and then
 /// left silent.
@@ -61,7 +37,7 @@ fn many_concurrent_writers_lose_nothing() {
         .map(|writer| {
             let start = Arc::clone(&start);
             thread::spawn(move || {
-                let mut client = ReconnectingClient::new(addr);
+                let mut client = Reconnecting::new(addr);
                 start.wait();
                 for i in 0..WRITES_EACH {
                     let body = format!("value {writer}-{i}");
@@ -76,7 +52,7 @@ fn many_concurrent_writers_lose_nothing() {
         writer.join().expect("a writer failed");
     }
     assert_eq!(server.store.stats().keys, WRITERS * WRITES_EACH);
-    let mut client = ReconnectingClient::new(addr);
+    let mut client = Reconnecting::new(addr);
     for writer in 0..WRITERS {
         for i in 0..WRITES_EACH {
             let response = client.request("GET", &format!("/w{writer}/{i}"), None);
@@ -108,7 +84,9 @@ fn idle_keep_alive_connections_do_not_starve_new_clients() {
     // Three times as many idle connections as workers, each with one request
     // answered and then silence, the way a browser keeps connections.
     let mut idle = idle_connections(&server, WORKERS * 3);
-    let started = Instant::now();
+    // Each fresh client waits at most PATIENCE (10 s) for its answer, far
+    // less than the idle timeout: only a worker that gave up an idle
+    // connection can serve it.
     for i in 0..20 {
         let response = server.request("PUT", &format!("/fresh/{i}"), &[], Some(b"v"));
         assert_eq!(
@@ -117,8 +95,6 @@ fn idle_keep_alive_connections_do_not_starve_new_clients() {
             "fresh client {i} must be served: {response:?}"
         );
     }
-    // Served long before any idle timeout could have freed a worker.
-    assert!(started.elapsed() < Duration::from_secs(30));
     // The idle connections that gave up their worker were closed before the
     // fresh clients were served, so their end of stream is already there;
     // the few still held by a worker would make a read wait, so don't.
@@ -148,11 +124,11 @@ fn keep_alive_connections_stay_open_while_workers_are_free() {
     thread::scope(|scope| {
         scope.spawn(|| {
             for _ in 0..200 {
-                let mut client = Client::connect(addr);
+                let mut client = connect(addr);
                 assert_eq!(client.request("GET", "/_health", &[], None).status(), 200);
             }
         });
-        let mut kept = Client::connect(addr);
+        let mut kept = connect(addr);
         for i in 0..400 {
             let response = kept.request("GET", "/_health", &[], None);
             assert_eq!(response.status(), 200);
@@ -176,7 +152,7 @@ fn past_max_pending_new_connections_get_503_and_the_server_recovers() {
     // Occupy the only worker with a request whose head is still arriving.
     let mut busy = server.connect();
     assert_eq!(busy.request("GET", "/_health", &[], None).status(), 200);
-    busy.send(b"GET /_health HTTP/1.1\r\n");
+    busy.send_bytes(b"GET /_health HTTP/1.1\r\n");
     // Two connections wait in the queue, which is now full.
     let mut waiting: Vec<Client> = (0..2)
         .map(|_| {
@@ -187,17 +163,16 @@ fn past_max_pending_new_connections_get_503_and_the_server_recovers() {
         .collect();
     // The next one is turned away at once.
     let mut turned_away = server.connect();
-    turned_away.send(b"GET /_health HTTP/1.1\r\nHost: t\r\n\r\n");
+    turned_away.send_bytes(b"GET /_health HTTP/1.1\r\nHost: t\r\n\r\n");
     let response = turned_away.response();
     assert_eq!(response.status(), 503, "{response:?}");
     assert_eq!(response.header("retry-after"), Some("1"));
-    assert!(response.closes());
     assert!(response.problem_detail().contains("waiting"));
-    assert!(turned_away.is_closed());
+    assert_closes(&mut turned_away, &response, "503 at the door");
     assert_eq!(server.stats.snapshot().rejected, 1);
 
     // Let the busy request finish: it is answered, and closed to make room.
-    busy.send(b"Host: t\r\n\r\n");
+    busy.send_bytes(b"Host: t\r\n\r\n");
     let response = busy.response();
     assert_eq!(response.status(), 200);
     assert!(
@@ -240,7 +215,7 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
     let stats = Arc::clone(server.stats());
     let server = server.spawn().expect("spawn");
     for _ in 0..WORKERS * 3 {
-        let mut client = server.connect();
+        let mut client = connect(server.addr());
         let response = client.request("GET", "/panic", &[], None);
         assert_eq!(response.status(), 500);
         assert!(response.closes());
@@ -255,7 +230,7 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
     for _ in 0..WORKERS {
         let mut kept = None;
         for _attempt in 0..50 {
-            let mut client = server.connect();
+            let mut client = connect(server.addr());
             let response = client.request("GET", "/ok", &[], None);
             assert_eq!(response.text(), "fine");
             if !response.closes() {
@@ -327,7 +302,7 @@ fn a_client_that_never_reads_does_not_stop_the_others() {
     thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
-                let mut client = ReconnectingClient::new(server.addr());
+                let mut client = Reconnecting::new(server.addr());
                 for _ in 0..10 {
                     assert_eq!(client.request("GET", "/_health", None).status(), 200);
                     served.fetch_add(1, Ordering::Relaxed);
