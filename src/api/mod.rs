@@ -99,6 +99,52 @@ impl Route {
     }
 }
 
+/// What an accepted request asks for. `check_head` decides it from the
+/// route and the method, having refused every combination the API does not
+/// serve, so `handle` has exactly one thing to do for each.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `OPTIONS`: answer with the methods the target allows.
+    Options(&'static str),
+    /// `GET` or `HEAD` of a key.
+    Read(String),
+    /// `PUT` or `POST` to a key.
+    Write(String),
+    /// `DELETE` of a key.
+    Delete(String),
+    /// `GET /`.
+    Banner,
+    /// `GET /_all`.
+    All,
+    /// `GET /_keys`.
+    Keys,
+    /// `GET /_stats`.
+    Stats,
+    /// `GET /_health`.
+    Health,
+    /// `GET` of a reserved path that holds nothing (`OPTIONS *` is the only
+    /// request on the server as a whole, and it is `Options`).
+    NothingThere,
+}
+
+impl Action {
+    /// The action for a method that `route` allows.
+    fn of(route: Route, method: &Method) -> Action {
+        match (route, method) {
+            (route, Method::Options) => Action::Options(route.allowed_methods()),
+            (Route::Key(key), Method::Put | Method::Post) => Action::Write(key),
+            (Route::Key(key), Method::Delete) => Action::Delete(key),
+            (Route::Key(key), _) => Action::Read(key),
+            (Route::Banner, _) => Action::Banner,
+            (Route::All, _) => Action::All,
+            (Route::Keys, _) => Action::Keys,
+            (Route::Stats, _) => Action::Stats,
+            (Route::Health, _) => Action::Health,
+            (Route::Reserved | Route::Server, _) => Action::NothingThere,
+        }
+    }
+}
+
 /// Percent-decodes a path into a key: valid UTF-8, at most [`MAX_KEY_BYTES`].
 fn decode_key(path: &str) -> Result<String, Response> {
     let bad = |detail: String| Response::problem(Status::BAD_REQUEST, detail);
@@ -178,8 +224,8 @@ impl Api {
         };
         match Preconditions::from_head(head).evaluate(Some(&entry), true) {
             Outcome::Proceed => validators(Response::new(Status::OK)).with_body(
-                entry.content_type.to_string(),
-                Body::Shared(entry.value.clone()),
+                HeaderValue::Shared(Arc::clone(&entry.content_type)),
+                Body::Shared(Arc::clone(&entry.value)),
             ),
             Outcome::NotModified => validators(Response::new(Status::NOT_MODIFIED)),
             Outcome::Failed => precondition_failed(key, Some(entry.revision)),
@@ -292,9 +338,9 @@ impl Api {
 }
 
 impl Handler for Api {
-    type Accepted = Route;
+    type Accepted = Action;
 
-    fn check_head(&self, head: &RequestHead) -> Result<Route, Response> {
+    fn check_head(&self, head: &RequestHead) -> Result<Action, Response> {
         let route = Route::of(head)?;
         self.authorize(head, &route)?;
         let method = head.method();
@@ -331,34 +377,29 @@ impl Handler for Api {
                 }
             }
         }
-        Ok(route)
+        Ok(Action::of(route, method))
     }
 
-    fn handle(&self, route: Route, request: Request) -> Response {
-        let method = request.head.method().clone();
-        match (route, method) {
-            (route, Method::Options) => {
-                Response::new(Status::NO_CONTENT).with_header("Allow", route.allowed_methods())
+    fn handle(&self, action: Action, request: Request) -> Response {
+        match action {
+            Action::Options(allowed) => {
+                Response::new(Status::NO_CONTENT).with_header("Allow", allowed)
             }
-            (Route::Key(key), Method::Get | Method::Head) => self.get(&key, &request.head),
-            (Route::Key(key), Method::Put | Method::Post) => self.put(&key, request),
-            (Route::Key(key), Method::Delete) => self.delete(&key, &request.head),
-            (Route::Banner, _) => self.banner(),
-            (Route::All, _) => listing::all(&self.store),
-            (Route::Keys, _) => listing::keys(&self.store, request.head.query()),
-            (Route::Stats, _) => self.stats(),
-            (Route::Health, _) => match self.store.failure() {
+            Action::Read(key) => self.get(&key, &request.head),
+            Action::Write(key) => self.put(&key, request),
+            Action::Delete(key) => self.delete(&key, &request.head),
+            Action::Banner => self.banner(),
+            Action::All => listing::all(&self.store),
+            Action::Keys => listing::keys(&self.store, request.head.query()),
+            Action::Stats => self.stats(),
+            Action::Health => match self.store.failure() {
                 None => Response::text(Status::OK, "ok\n"),
                 Some(reason) => Response::problem(
                     Status::SERVICE_UNAVAILABLE,
                     format!("the log failed, writes are refused: {reason}"),
                 ),
             },
-            (_, Method::Other(name)) => Response::problem(
-                Status::NOT_IMPLEMENTED,
-                format!("method {name} is not implemented"),
-            ),
-            (Route::Reserved | Route::Server, _) => Response::problem(
+            Action::NothingThere => Response::problem(
                 Status::NOT_FOUND,
                 format!(
                     "'{}' is reserved for the server and holds nothing",

@@ -47,7 +47,7 @@ pub use uri::TargetForm;
 /// be thrown away (RFC 9110 §10.1.1).
 pub trait Handler: Send + Sync + 'static {
     /// What `check_head` learned about an accepted request that `handle`
-    /// needs (for the API: which route the target names).
+    /// needs (httpdb's API passes the action the request asks for).
     type Accepted;
 
     /// Looks at the head alone: `Err(response)` refuses the request, and its

@@ -31,7 +31,7 @@ use super::persistence::Persistence;
 use super::uri::{TargetForm, TargetParts, parse_target};
 
 /// How large a request is allowed to be.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest request line (method, target, version), in bytes: 414 beyond.
     pub max_request_line: usize,
@@ -58,12 +58,19 @@ impl Default for Limits {
 /// `Other` and gets 501.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// `GET` (RFC 9110 §9.3.1).
     Get,
+    /// `HEAD`: as GET, without the body (RFC 9110 §9.3.2).
     Head,
+    /// `POST` (RFC 9110 §9.3.3); httpdb treats it as PUT, as the blog post did.
     Post,
+    /// `PUT` (RFC 9110 §9.3.4).
     Put,
+    /// `DELETE` (RFC 9110 §9.3.5).
     Delete,
+    /// `OPTIONS` (RFC 9110 §9.3.7).
     Options,
+    /// Any other token: a method httpdb does not implement (501).
     Other(Box<str>),
 }
 
@@ -82,6 +89,7 @@ impl Method {
         }
     }
 
+    /// The method's name as sent.
     pub fn as_str(&self) -> &str {
         match self {
             Method::Get => "GET",
@@ -99,11 +107,14 @@ impl Method {
 /// HTTP/1.1 (RFC 9110 §2.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Version {
+    /// `HTTP/1.0` (RFC 1945).
     Http10,
+    /// `HTTP/1.1` (RFC 9112), and any later 1.x.
     Http11,
 }
 
 impl Version {
+    /// The version as it appears on a status or request line.
     pub fn as_str(self) -> &'static str {
         match self {
             Version::Http10 => "HTTP/1.0",
@@ -129,10 +140,12 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// The request method.
     pub fn method(&self) -> &Method {
         &self.method
     }
 
+    /// The request's protocol version.
     pub fn version(&self) -> Version {
         self.version
     }
@@ -151,6 +164,7 @@ impl RequestHead {
         self.ascii(self.target.clone())
     }
 
+    /// Which of the four forms the target takes (RFC 9112 §3.2).
     pub fn target_form(&self) -> TargetForm {
         self.target_parts.form
     }
@@ -215,7 +229,9 @@ impl RequestHead {
 /// A whole request: its head and its body, read in full.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// The request line and header fields.
     pub head: RequestHead,
+    /// The body, de-chunked; empty when there was none.
     pub body: Vec<u8>,
 }
 

@@ -1,9 +1,11 @@
 //! Responses and how they are written (RFC 9112 §4, §6; RFC 9110 §6.6, §8.6).
 //!
-//! A handler builds a [`Response`]: a status, some headers and a body. The
-//! connection loop adds what every response carries — `Date`, `Server`,
-//! `Content-Length`, `Connection` — and writes the head and the body with one
-//! `writev` call, so a small response leaves in one TCP segment.
+//! A handler builds a [`Response`]: a status, some headers and a body.
+//! [`write_response`] adds what every response carries — `Date`, `Server`,
+//! `Content-Length`, `Connection` — and sends head and body together: a
+//! small body is copied after the head and both leave in one `write` (one
+//! TCP segment), a large one goes by reference beside the head in one
+//! `writev`, and a streamed one follows the head through a buffer.
 //!
 //! Errors use the problem details format of RFC 9457:
 //! `{"type":"about:blank","title":"Not Found","status":404,"detail":"…"}`.
@@ -28,7 +30,9 @@ pub const SERVER: &str = concat!("httpdb/", env!("CARGO_PKG_VERSION"));
 #[derive(Clone, Default)]
 pub enum Body {
     #[default]
+    /// No body.
     Empty,
+    /// Bytes the response owns.
     Owned(Vec<u8>),
     /// A stored value, shared with the store without copying it.
     Shared(Arc<[u8]>),
@@ -42,10 +46,12 @@ pub trait StreamedBody: Send + Sync {
     /// Exactly how many bytes `write_to` writes.
     fn len(&self) -> u64;
 
+    /// Whether the body has no bytes.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Writes the body to `out`, exactly [`StreamedBody::len`] bytes.
     fn write_to(&self, out: &mut dyn Write) -> io::Result<()>;
 }
 
@@ -60,6 +66,7 @@ impl Body {
         }
     }
 
+    /// The body's length in bytes, as `Content-Length` gives it.
     pub fn len(&self) -> u64 {
         match self {
             Body::Streamed(body) => body.len(),
@@ -67,6 +74,7 @@ impl Body {
         }
     }
 
+    /// Whether the body has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -86,6 +94,7 @@ impl fmt::Debug for Body {
 /// strings for its ETag, Last-Modified or stored Content-Type.
 #[derive(Clone, Debug)]
 pub enum HeaderValue {
+    /// Text, borrowed for the program's life or owned.
     Text(Cow<'static, str>),
     /// Shared with its owner, such as the content type of a stored value.
     Shared(Arc<str>),
@@ -215,6 +224,7 @@ impl Response {
         response
     }
 
+    /// The status code.
     pub fn status(&self) -> Status {
         self.status
     }
@@ -227,6 +237,7 @@ impl Response {
             .map(|(_, value)| value.to_text())
     }
 
+    /// The body.
     pub fn body(&self) -> &Body {
         &self.body
     }
@@ -237,8 +248,10 @@ impl Response {
     }
 }
 
-/// Writes `response` to `out`, head and body with one `writev` when the
-/// body is in memory; `scratch` is reused for the head between responses.
+/// Writes `response` to `out`: the head and a body held in memory leave
+/// together, in one `write` (bodies up to [`COPY_BODY_UP_TO`], copied after
+/// the head) or one `writev` (larger ones, by reference); `scratch` is reused
+/// for the head between responses.
 /// With `omit_body` (a HEAD request) the headers, Content-Length included,
 /// are those of the full response but no body follows (RFC 9110 §9.3.2).
 /// Returns the number of body bytes sent.

@@ -24,6 +24,7 @@ pub enum TargetForm {
 /// Where the path and the query sit inside the target string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetParts {
+    /// Which form the target takes.
     pub form: TargetForm,
     /// The path, always starting with `/` (`/` for an absolute form without one).
     pub path: Range<usize>,

@@ -42,10 +42,10 @@
 //!
 //! (64-client figures vary by ±10% from run to run.) Below the number of
 //! busy clients, throughput falls to that of a connection per request; at or
-//! above it, it does not depend on the pool size. So the default is 256
-//! workers per core and at least 1024 (config.rs).
+//! above it, it does not depend on the pool size. So the default is
+//! [`THREADS_PER_CORE`] workers per core and at least [`MIN_THREADS`].
 //!
-//! `--max-pending` defaults to 4 per worker. A waiting connection costs a
+//! `--max-pending` defaults to [`PENDING_PER_THREAD`] per worker. A waiting connection costs a
 //! file descriptor and a queue slot, and gets a worker within about 50 ms
 //! (the idle poll) or one response (busy connections close when others
 //! wait); 4096 waiting connections absorb bursts such as the 2,000 idle
@@ -85,8 +85,36 @@ use access_log::AccessLog;
 use budget::BodyBudget;
 use connection::Connection;
 
-/// How the server behaves; `config` fills it from flags and environment.
-#[derive(Clone, Debug)]
+/// Workers per CPU core. A worker owns a connection while it is open, and
+/// spends nearly all its time blocked on a socket, not on the CPU, so the
+/// pool is sized for keep-alive connections served at once, not for cores.
+/// Fewer workers than busy clients means connections take turns, and every
+/// turn is a new TCP connection (the table above).
+pub const THREADS_PER_CORE: usize = 256;
+/// Fewest workers by default, whatever the machine: 1024 idle workers take
+/// about 12 MB of memory (RSS of an idle server, `--threads 1024` against
+/// `--threads 8`).
+pub const MIN_THREADS: usize = 1024;
+/// Waiting connections allowed per worker, by default, before new ones get 503.
+pub const PENDING_PER_THREAD: usize = 4;
+/// The default `--read-timeout`.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default `--idle-timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default cap on request bodies held in memory at once (raised to
+/// `--max-body` if that is larger).
+pub const DEFAULT_MAX_BODY_MEMORY: u64 = 256 << 20;
+
+/// The default pool: [`THREADS_PER_CORE`] per core, at least [`MIN_THREADS`].
+pub fn default_threads() -> usize {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * THREADS_PER_CORE).max(MIN_THREADS)
+}
+
+/// How the server behaves; `config` fills it from flags and environment,
+/// starting from [`ServerOptions::default`], which is what the command line
+/// gives when no flag is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerOptions {
     /// Worker threads: the most connections served at once.
     pub threads: usize,
@@ -105,21 +133,23 @@ pub struct ServerOptions {
     /// Whether to write an access log line per response to stdout.
     pub access_log: bool,
     /// The most bytes of request bodies held in memory at once, over all
-    /// connections (not a flag: at least `limits.max_body`, 256 MiB by default).
+    /// connections (not a flag: [`DEFAULT_MAX_BODY_MEMORY`], or
+    /// `limits.max_body` if that is larger).
     pub max_body_memory: u64,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
+        let threads = default_threads();
         ServerOptions {
-            threads: 64,
-            max_pending: 256,
+            threads,
+            max_pending: threads * PENDING_PER_THREAD,
             limits: Limits::default(),
-            read_timeout: Duration::from_secs(10),
+            read_timeout: DEFAULT_READ_TIMEOUT,
             min_send_rate: 1024 * 1024,
-            idle_timeout: Duration::from_secs(5),
-            access_log: false,
-            max_body_memory: 256 << 20,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            access_log: true,
+            max_body_memory: DEFAULT_MAX_BODY_MEMORY,
         }
     }
 }
@@ -283,6 +313,7 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
+    /// Stops the accept loop; connections finish as [`ShutdownHandle`] says.
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Relaxed);
         // `accept` blocks until a connection arrives, so make one.
@@ -310,6 +341,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

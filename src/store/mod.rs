@@ -72,9 +72,13 @@ pub const LOCK_FILE: &str = "LOCK";
 /// One stored value and what is known about it.
 #[derive(Clone, Debug)]
 pub struct Entry {
+    /// The bytes stored, exactly as written.
     pub value: Arc<[u8]>,
+    /// The content type they were stored with.
     pub content_type: Arc<str>,
+    /// The revision of this version: the API's ETag.
     pub revision: u64,
+    /// When this version was written, to the millisecond.
     pub modified: SystemTime,
 }
 
@@ -91,7 +95,10 @@ pub struct Written {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deleted {
     /// The key existed and is gone; the delete took this revision.
-    Existed { revision: u64 },
+    Existed {
+        /// The revision the delete took.
+        revision: u64,
+    },
     /// There was nothing to delete.
     Absent,
 }
@@ -100,7 +107,10 @@ pub enum Deleted {
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteError {
     /// The caller's condition was false; `current` is the key's revision.
-    ConditionFailed { current: Option<u64> },
+    ConditionFailed {
+        /// The key's current revision; `None` if it is absent.
+        current: Option<u64>,
+    },
     /// The key or value is larger than a log record can hold.
     TooLarge,
     /// The log could not be written; nothing more can be stored until the
@@ -122,8 +132,11 @@ impl fmt::Display for StorageFailed {
 /// Totals over the whole store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
+    /// How many keys are stored.
     pub keys: usize,
+    /// Bytes of all values together.
     pub value_bytes: u64,
+    /// The revision of the last change.
     pub last_revision: u64,
     /// Bytes the live entries would take in a freshly compacted log.
     pub live_log_bytes: u64,
@@ -134,6 +147,7 @@ pub struct StoreStats {
 /// How a store on disk behaves.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
+    /// When writes reach stable storage.
     pub fsync: Fsync,
     /// Cut a damaged log at the first bad record (after a backup) instead of
     /// refusing to start.
@@ -189,6 +203,8 @@ impl Store {
 
     /// The entry under `key`, if any.
     pub fn get(&self, key: &str) -> Result<Option<Entry>, StorageFailed> {
+        // The entry may be a change whose record is queued but not yet
+        // durable: `settle` waits for it (and may lead its group commit).
         let (entry, pending) = {
             let map = self.read();
             (
@@ -210,9 +226,11 @@ impl Store {
 
     /// After the lock: waits until every change a read could have seen is
     /// durable, so a reader never sees a write that a crash could undo. The
-    /// wait is for the group commit already under way, and is skipped when
-    /// nothing is pending. If the log has failed, what is pending will never
-    /// be durable, and the read is refused.
+    /// wait is skipped when nothing is pending. When something is, the
+    /// reader waits like a writer does, so a GET may find no batch under way
+    /// and lead the group commit itself: write the queued records and, with
+    /// `--fsync always`, fsync them (`Log::wait`). If the log has failed,
+    /// what is pending will never be durable, and the read is refused.
     fn settle(&self, pending: Option<Ticket>) -> Result<(), StorageFailed> {
         match (&self.disk, pending) {
             (Some(disk), Some(ticket)) => disk
@@ -339,6 +357,8 @@ impl Store {
             .log
             .queue(record)
             .map_err(|failed| WriteError::Storage(failed.0))?;
+        // Compaction starts here, from the write that takes the log past
+        // its threshold; it runs on a thread of its own (`compaction.rs`).
         let options = &disk.options;
         if log_bytes > options.compact_min_bytes
             && log_bytes > options.compact_ratio.saturating_mul(map.live_log_bytes)
@@ -403,6 +423,7 @@ impl Store {
         Ok(keys)
     }
 
+    /// Totals over the whole store, for `/_stats`.
     pub fn stats(&self) -> StoreStats {
         let (keys, value_bytes, last_revision, live_log_bytes) = {
             let map = self.read();

@@ -25,8 +25,11 @@ use super::{Disk, LOCK_FILE, LOG_FILE, Store, StoreOptions, compaction, record};
 /// What opening a data directory found.
 #[derive(Debug)]
 pub struct OpenReport {
+    /// Records replayed.
     pub records: u64,
+    /// Bytes of the log that were good.
     pub bytes: u64,
+    /// How long opening took.
     pub elapsed: Duration,
     /// Warnings worth printing: a torn tail cut off, a repair made.
     pub warnings: Vec<String>,
@@ -37,22 +40,32 @@ pub struct OpenReport {
 pub enum OpenError {
     /// Another process holds the directory's lock.
     Locked {
+        /// The data directory.
         dir: PathBuf,
     },
     /// The log is damaged before its end; `--repair` can cut it there.
     Damaged {
+        /// The log file.
         path: PathBuf,
+        /// Where the first bad record starts.
         offset: u64,
+        /// What is wrong with it.
         reason: String,
+        /// How many good records come before it.
         records: u64,
     },
     /// The log cannot be read at all.
     Unreadable {
+        /// The log file.
         path: PathBuf,
+        /// Why it cannot be used.
         reason: String,
     },
+    /// Creating, opening, reading or syncing a file failed.
     Io {
+        /// What was being done, for the message.
         action: String,
+        /// The error the system gave.
         error: io::Error,
     },
 }
