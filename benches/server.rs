@@ -1,9 +1,9 @@
 //! End to end over loopback: the real server, in this process on port 0,
 //! and client threads that speak HTTP/1.1 to it over real sockets, through
-//! the project's one client (`httpdb::client`). Requests
-//! per second and latency (p50, p99, p99.9) for keep-alive GET and PUT from
-//! 1 to 256 clients, one connection per request, PUT under each fsync mode,
-//! and 64 busy clients beside 2,000 idle keep-alive connections.
+//! the project's one client (`httpdb::client`). Requests per second and
+//! latency (p50, p99, p99.9) for keep-alive GET and PUT from 1 to 256
+//! clients, one connection per request, PUT under each fsync mode, and 64
+//! busy clients beside 2,000 idle keep-alive connections.
 //!
 //! The clients run on the same two cores as the server, so the figures
 //! compare scenarios with each other; for comparisons with other servers,
