@@ -47,7 +47,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server with the default options, a small pool and no token.
+    /// A server with the default options, a small pool, a long idle timeout
+    /// and no token.
     pub fn start() -> TestServer {
         TestServer::start_with(|_| {}, None)
     }
@@ -60,6 +61,10 @@ impl TestServer {
         let mut options = ServerOptions {
             threads: 8,
             max_pending: 64,
+            // Longer than a test waits for anything: a connection the server
+            // should close, and does not, fails the test rather than being
+            // closed late by the idle timeout.
+            idle_timeout: PATIENCE * 2,
             access_log: false,
             ..ServerOptions::default()
         };
