@@ -566,7 +566,11 @@ fn keys_are_listed_in_byte_order_with_prefix() {
     for key in ["/b", "/a", "/B", "/a/b", "/%C3%A9", "/a%20c"] {
         assert_eq!(put(&server, key, None, b"v").status(), 201, "{key}");
     }
-    assert_eq!(put(&server, "/_", None, b"v").status(), 405, "/_ is reserved");
+    assert_eq!(
+        put(&server, "/_", None, b"v").status(),
+        405,
+        "/_ is reserved"
+    );
     assert_eq!(
         keys_page(&server, ""),
         ["/B", "/a", "/a c", "/a/b", "/b", "/é"]

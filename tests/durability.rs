@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread;
@@ -100,6 +100,16 @@ impl Server {
             })
             .collect()
     }
+}
+
+/// Runs `httpdb` on `dir` for a test in which it must exit rather than
+/// listen, and returns what it printed and its exit status.
+fn run_to_exit(dir: &Path) -> Output {
+    Process::command()
+        .args(["--addr", "127.0.0.1:0", "--quiet", "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("run httpdb")
 }
 
 /// What the writers learned: for each key, the last value the server
@@ -356,11 +366,7 @@ fn a_second_server_on_the_same_directory_is_refused_and_the_first_keeps_running(
     let dir = DataDir::new("lock");
     let first = Server::start(&dir.0, &[]);
     assert_eq!(first.send("PUT", "/k", Some(b"v")).status(), 201);
-    let second = Command::new(env!("CARGO_BIN_EXE_httpdb"))
-        .args(["--addr", "127.0.0.1:0", "--quiet", "--data-dir"])
-        .arg(&dir.0)
-        .output()
-        .expect("run a second httpdb");
+    let second = run_to_exit(&dir.0);
     assert_eq!(second.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("in use by another httpdb"), "{stderr}");
@@ -391,11 +397,7 @@ fn a_damaged_log_refuses_to_start_and_repair_keeps_what_came_before() {
     bytes[middle] ^= 0xFF;
     std::fs::write(dir.log(), &bytes).expect("damage it");
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_httpdb"))
-        .args(["--addr", "127.0.0.1:0", "--quiet", "--data-dir"])
-        .arg(&dir.0)
-        .output()
-        .expect("run httpdb");
+    let refused = run_to_exit(&dir.0);
     assert_ne!(refused.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(

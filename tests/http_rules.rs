@@ -141,6 +141,13 @@ fn refused(server: &TestServer, raw: &[u8], status: u16) -> Response {
     assert_refused(&mut client, server, &before, status, &what)
 }
 
+/// A `PUT /seed` with `Host`, then `fields`, then `body`.
+fn put_seed(fields: &[&str], body: &[u8]) -> Vec<u8> {
+    let mut lines = vec!["PUT /seed HTTP/1.1", "Host: test"];
+    lines.extend_from_slice(fields);
+    raw_request(&lines, body)
+}
+
 /// The server still answers a fresh connection.
 fn assert_alive(server: &TestServer) {
     let response = server.request("GET", "/_health", &[], None);
@@ -337,31 +344,27 @@ fn head_gets_the_header_fields_of_get_and_no_body() {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect()
     };
-    let head = client.response_to_head();
-    let get = client.response();
-    assert_eq!(
-        (head.status(), get.status()),
-        (200, 200),
-        "{head:?} {get:?}"
-    );
-    assert_eq!(fields(&head), fields(&get));
+    // The next HEAD and GET: the same status, and the same fields.
+    let mut pair = |status: u16| {
+        let head = client.response_to_head();
+        let get = client.response();
+        assert_eq!(
+            (head.status(), get.status()),
+            (status, status),
+            "{head:?} {get:?}"
+        );
+        assert_eq!(fields(&head), fields(&get));
+        assert!(head.body.is_empty());
+        assert!(head.header("date").is_some(), "{head:?}");
+        assert_common_headers(&get);
+        (head, get)
+    };
+    let (head, get) = pair(200);
     for name in ["content-type", "content-length", "etag", "last-modified"] {
         assert!(head.header(name).is_some(), "HEAD has no {name}: {head:?}");
     }
-    assert!(head.body.is_empty());
     assert_eq!(get.body, b"original");
-    assert_common_headers(&get);
-    assert!(head.header("date").is_some(), "{head:?}");
-
-    let head = client.response_to_head();
-    let get = client.response();
-    assert_eq!(
-        (head.status(), get.status()),
-        (404, 404),
-        "{head:?} {get:?}"
-    );
-    assert_eq!(fields(&head), fields(&get));
-    assert!(head.body.is_empty());
+    let (_, get) = pair(404);
     assert!(get.problem_detail().contains("/missing"), "{get:?}");
 }
 
@@ -697,9 +700,7 @@ fn malformed_content_length_gets_400_and_a_close() {
         &["Content-Length: 5", "Content-Length: 6"],
         &["Content-Length: 5, 6"],
     ] {
-        let mut lines = vec!["PUT /seed HTTP/1.1", "Host: test"];
-        lines.extend_from_slice(fields);
-        refused(&server, &raw_request(&lines, b"hello"), 400);
+        refused(&server, &put_seed(fields, b"hello"), 400);
     }
     assert_alive(&server);
 }
@@ -786,9 +787,7 @@ fn transfer_encoding_with_content_length_gets_400_and_a_close() {
         ["Transfer-Encoding: chunked", "Content-Length: 14"],
         ["Content-Length: 4", "Transfer-Encoding: chunked"],
     ] {
-        let mut lines = vec!["PUT /seed HTTP/1.1", "Host: test"];
-        lines.extend_from_slice(&fields);
-        refused(&server, &raw_request(&lines, body), 400);
+        refused(&server, &put_seed(&fields, body), 400);
     }
 }
 
@@ -805,12 +804,8 @@ fn transfer_encoding_in_http_1_0_gets_400_and_a_close() {
     );
     // The same body as HTTP/1.1 is fine.
     let mut client = server.connect();
-    client.send_bytes(&raw_request(
-        &[
-            "PUT /seed HTTP/1.1",
-            "Host: test",
-            "Transfer-Encoding: chunked",
-        ],
+    client.send_bytes(&put_seed(
+        &["Transfer-Encoding: chunked"],
         b"4\r\ngood\r\n0\r\n\r\n",
     ));
     assert_eq!(client.response().status(), 200);
@@ -827,13 +822,7 @@ fn a_final_coding_other_than_chunked_gets_400_and_a_close() {
         &["Transfer-Encoding: chunked", "Transfer-Encoding: gzip"],
         &["Transfer-Encoding: "],
     ] {
-        let mut lines = vec!["PUT /seed HTTP/1.1", "Host: test"];
-        lines.extend_from_slice(fields);
-        refused(
-            &server,
-            &raw_request(&lines, b"4\r\nevil\r\n0\r\n\r\n"),
-            400,
-        );
+        refused(&server, &put_seed(fields, b"4\r\nevil\r\n0\r\n\r\n"), 400);
     }
 }
 
@@ -844,14 +833,8 @@ fn an_unimplemented_coding_before_chunked_gets_501() {
         &["Transfer-Encoding: gzip, chunked"][..],
         &["Transfer-Encoding: gzip", "Transfer-Encoding: chunked"],
     ] {
-        let mut lines = vec!["PUT /seed HTTP/1.1", "Host: test"];
-        lines.extend_from_slice(fields);
         // The body was not decoded, so the connection cannot go on.
-        let response = refused(
-            &server,
-            &raw_request(&lines, b"4\r\nevil\r\n0\r\n\r\n"),
-            501,
-        );
+        let response = refused(&server, &put_seed(fields, b"4\r\nevil\r\n0\r\n\r\n"), 501);
         assert_eq!(response.status_line(), "HTTP/1.1 501 Not Implemented");
         assert!(response.problem_detail().contains("gzip"));
     }
@@ -864,13 +847,7 @@ fn chunked_applied_twice_gets_400_and_a_close() {
         &["Transfer-Encoding: chunked, chunked"][..],
         &["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
     ] {
-        let mut lines = vec!["PUT /seed HTTP/1.1", "Host: test"];
-        lines.extend_from_slice(fields);
-        refused(
-            &server,
-            &raw_request(&lines, b"4\r\nevil\r\n0\r\n\r\n"),
-            400,
-        );
+        refused(&server, &put_seed(fields, b"4\r\nevil\r\n0\r\n\r\n"), 400);
     }
 }
 
@@ -1115,15 +1092,7 @@ fn any_other_expectation_gets_417() {
     let server = seeded();
     for expectation in ["something-else", "100-continue, magic", "200-ok"] {
         let expect = format!("Expect: {expectation}");
-        let request = raw_request(
-            &[
-                "PUT /seed HTTP/1.1",
-                "Host: test",
-                &expect,
-                "Content-Length: 4",
-            ],
-            b"evil",
-        );
+        let request = put_seed(&[&expect, "Content-Length: 4"], b"evil");
         let response = refused(&server, &request, 417);
         assert_eq!(response.status_line(), "HTTP/1.1 417 Expectation Failed");
     }
@@ -1226,44 +1195,38 @@ fn a_header_section_over_the_limit_gets_431_while_it_is_still_arriving() {
     assert_alive(&server);
 }
 
+/// A request: `request_line`, `Host`, `count` fields `X-<i>: v`, the
+/// `last` fields, and `body`.
+fn with_fields(request_line: &str, count: usize, last: &[&str], body: &[u8]) -> Vec<u8> {
+    let fields: Vec<String> = (0..count).map(|i| format!("X-{i}: v")).collect();
+    let mut lines = vec![request_line, "Host: test"];
+    lines.extend(fields.iter().map(String::as_str));
+    lines.extend_from_slice(last);
+    raw_request(&lines, body)
+}
+
 #[test]
 fn more_header_fields_than_the_limit_get_431() {
     let server = small_limits();
     // Eight fields: the limit, fine.
-    let mut lines = vec![
-        "PUT /fields HTTP/1.1".to_string(),
-        "Host: test".to_string(),
-        "Content-Length: 2".to_string(),
-    ];
-    for i in 0..6 {
-        lines.push(format!("X-{i}: v"));
-    }
-    let at_limit: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let response = server.exchange(&raw_request(&at_limit, b"ok"));
+    let at_limit = with_fields("PUT /fields HTTP/1.1", 6, &["Content-Length: 2"], b"ok");
+    let response = server.exchange(&at_limit);
     assert_eq!(response.status(), 201, "{response:?}");
-
     // Nine: refused, and the write does not happen.
-    lines[0] = "PUT /seed HTTP/1.1".into();
-    lines.push("X-6: v".into());
-    let over: Vec<&str> = lines.iter().map(String::as_str).collect();
-    refused(&server, &raw_request(&over, b"ev"), 431);
+    let over = with_fields("PUT /seed HTTP/1.1", 7, &["Content-Length: 2"], b"ev");
+    refused(&server, &over, 431);
 }
 
 #[test]
 fn the_default_field_limit_is_100() {
     let server = seeded();
-    let mut lines = vec!["GET /seed HTTP/1.1".to_string(), "Host: test".to_string()];
-    for i in 0..99 {
-        lines.push(format!("X-{i}: v"));
-    }
-    let hundred: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let response = server.exchange(&raw_request(&hundred, b""));
+    // Host and 99 more: a hundred fields, fine.
+    let hundred = with_fields("GET /seed HTTP/1.1", 99, &[], b"");
+    let response = server.exchange(&hundred);
     assert_eq!(response.status(), 200, "{response:?}");
-
-    lines[0] = "PUT /seed HTTP/1.1".into();
-    lines.push("Content-Length: 4".into());
-    let over: Vec<&str> = lines.iter().map(String::as_str).collect();
-    refused(&server, &raw_request(&over, b"evil"), 431);
+    // A hundred and one: refused.
+    let over = with_fields("PUT /seed HTTP/1.1", 99, &["Content-Length: 4"], b"evil");
+    refused(&server, &over, 431);
 }
 
 #[test]
@@ -1281,10 +1244,7 @@ fn content_length_over_max_body_gets_413_before_the_body_is_sent() {
         let before = snapshot(&server);
         let mut client = server.connect();
         let field = format!("Content-Length: {length}");
-        client.send_bytes(&raw_request(
-            &["PUT /seed HTTP/1.1", "Host: test", &field],
-            b"",
-        ));
+        client.send_bytes(&put_seed(&[&field], b""));
         let response = assert_refused(&mut client, &server, &before, 413, length);
         assert_eq!(response.status_line(), "HTTP/1.1 413 Content Too Large");
     }

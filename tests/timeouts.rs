@@ -69,48 +69,40 @@ fn a_head_trickled_in_slower_than_the_deadline_gets_408_and_a_close() {
     assert_eq!(server.request("GET", "/_health", &[], None).status(), 200);
 }
 
-#[test]
-fn a_body_trickled_in_slower_than_the_deadline_gets_408() {
+/// Sends `head` at once and trickles `body` after it, a byte every 25 ms:
+/// the body as a whole arrives later than the deadline, each byte sooner.
+/// Checks the 408, the close, and that nothing was stored under `key`.
+fn trickled_body_gets_408(head: &[u8], body: &'static [u8], key: &str) {
+    assert!(Duration::from_millis(25) * body.len() as u32 > READ_TIMEOUT);
     let server = server();
     let mut client = server.connect();
-    client.send_bytes(b"PUT /slow-body HTTP/1.1\r\nHost: test\r\nContent-Length: 40\r\n\r\nab");
-    let writer = trickle(
-        client.stream(),
-        b"cdefghijklmnopqrstuvwxyz0123456789",
-        Duration::from_millis(25),
-    );
+    client.send_bytes(head);
+    let writer = trickle(client.stream(), body, Duration::from_millis(25));
     let response = client.response();
     assert_eq!(response.status(), 408, "{response:?}");
     assert_closes(&mut client, &response, "408");
     writer.join().expect("writer");
     assert!(
-        server.store.get("/slow-body").expect("readable").is_none(),
+        server.store.get(key).expect("readable").is_none(),
         "a partial body must not be stored"
     );
 }
 
 #[test]
+fn a_body_trickled_in_slower_than_the_deadline_gets_408() {
+    trickled_body_gets_408(
+        b"PUT /slow-body HTTP/1.1\r\nHost: test\r\nContent-Length: 40\r\n\r\nab",
+        b"cdefghijklmnopqrstuvwxyz0123456789",
+        "/slow-body",
+    );
+}
+
+#[test]
 fn a_chunked_body_trickled_in_slower_than_the_deadline_gets_408() {
-    let server = server();
-    let mut client = server.connect();
-    client.send_bytes(
+    trickled_body_gets_408(
         b"PUT /slow-chunks HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n",
-    );
-    let writer = trickle(
-        client.stream(),
         b"1\r\na\r\n1\r\nb\r\n1\r\nc\r\n1\r\nd\r\n1\r\ne\r\n1\r\nf\r\n1\r\ng\r\n0\r\n\r\n",
-        Duration::from_millis(25),
-    );
-    let response = client.response();
-    assert_eq!(response.status(), 408, "{response:?}");
-    assert_closes(&mut client, &response, "408");
-    writer.join().expect("writer");
-    assert!(
-        server
-            .store
-            .get("/slow-chunks")
-            .expect("readable")
-            .is_none()
+        "/slow-chunks",
     );
 }
 

@@ -130,30 +130,11 @@ pub fn connect(addr: SocketAddr) -> Client {
 
 /// What a test does on a [`Client`], with every response checked.
 pub trait Talk {
+    /// The connection talked on.
+    fn client(&mut self) -> &mut Client;
+
     /// Sends a request (the client adds `Host`, and `Content-Length` when
     /// there is a body) and reads its final response.
-    fn request(
-        &mut self,
-        method: &str,
-        target: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Response;
-
-    /// Writes `bytes` as they are. A write the server refused because it
-    /// already answered and closed is not an error here: what matters is
-    /// the answer, read next.
-    fn send_bytes(&mut self, bytes: &[u8]);
-
-    /// Reads the next response, interim (1xx) ones included, to a request
-    /// that was not HEAD.
-    fn response(&mut self) -> Response;
-
-    /// Reads the next response to a HEAD request: no body follows it.
-    fn response_to_head(&mut self) -> Response;
-}
-
-impl Talk for Client {
     fn request(
         &mut self,
         method: &str,
@@ -165,19 +146,31 @@ impl Talk for Client {
         if let Some(body) = body {
             request = request.body(body);
         }
-        read_checked(self.exchange(&request), method == "HEAD")
+        read_checked(self.client().exchange(&request), method == "HEAD")
     }
 
+    /// Writes `bytes` as they are. A write the server refused because it
+    /// already answered and closed is not an error here: what matters is
+    /// the answer, read next.
     fn send_bytes(&mut self, bytes: &[u8]) {
-        let _ = self.send_raw(bytes);
+        let _ = self.client().send_raw(bytes);
     }
 
+    /// Reads the next response, interim (1xx) ones included, to a request
+    /// that was not HEAD.
     fn response(&mut self) -> Response {
-        read_checked(self.read_response(false), false)
+        read_checked(self.client().read_response(false), false)
     }
 
+    /// Reads the next response to a HEAD request: no body follows it.
     fn response_to_head(&mut self) -> Response {
-        read_checked(self.read_response(true), true)
+        read_checked(self.client().read_response(true), true)
+    }
+}
+
+impl Talk for Client {
+    fn client(&mut self) -> &mut Client {
+        self
     }
 }
 
