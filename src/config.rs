@@ -691,6 +691,19 @@ mod tests {
                 row[1]
             );
         }
+        let store = StoreOptions::default();
+        let compaction = format!(
+            "When the log is larger than {} and more than {} the size of the live data",
+            show_size(store.compact_min_bytes),
+            match store.compact_ratio {
+                2 => "twice".to_string(),
+                ratio => format!("{ratio} times"),
+            }
+        );
+        assert!(
+            readme.replace('\n', " ").contains(&compaction),
+            "README's Compaction paragraph must say: {compaction}"
+        );
         // Rows whose limit is a flag give the flag's default in brackets.
         for line in readme.lines().filter(|line| line.starts_with("| ")) {
             let row: Vec<String> = line

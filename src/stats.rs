@@ -3,7 +3,10 @@
 //! The server writes them, the API reads them; plain atomics, because a
 //! counter bumped on every request must not take a lock. `Relaxed` ordering
 //! is enough: each counter is read on its own, and a figure that is a few
-//! nanoseconds stale is still true.
+//! nanoseconds stale is still true. The one decision made from them, whether
+//! a waiting connection needs a worker (`server/idle.rs`), reads `queued`
+//! and `busy` under the lock of the idle registry, which orders them with
+//! the accept loop's updates.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -113,12 +116,9 @@ impl ServerStats {
         self.queued.load(Relaxed)
     }
 
-    /// Whether a connection is waiting and no worker is free to take it.
-    /// Then no worker may keep sitting on an idle keep-alive connection.
-    /// (A connection that was just queued while a worker is free does not
-    /// count: that worker takes it in a moment.)
-    pub fn worker_needed(&self) -> bool {
-        self.queued.load(Relaxed) + self.busy.load(Relaxed) > self.workers
+    /// How many workers hold a connection, serving it or waiting on it.
+    pub fn busy(&self) -> usize {
+        self.busy.load(Relaxed)
     }
 
     /// A worker starts waiting for the next request on its connection.

@@ -17,7 +17,9 @@
 //! not know gets 501 (§15.6.2).
 
 pub mod conditional;
+pub mod json;
 pub mod listing;
+mod problems;
 
 use std::sync::Arc;
 
@@ -26,9 +28,11 @@ use crate::http::{
     Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
 };
 use crate::stats::ServerStats;
-use crate::store::{Deleted, StorageFailed, Store, StoreStats, WriteError};
+use crate::store::{Deleted, Store, StoreStats};
 
-use conditional::{Outcome, Preconditions, etag};
+use conditional::{Outcome, Preconditions};
+use json::{check_json, is_json_media_type};
+use problems::{not_found, precondition_failed, unavailable, write_failed};
 
 /// The longest key, in bytes after percent-decoding.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -162,16 +166,6 @@ fn decode_key(path: &str) -> Result<String, Response> {
     String::from_utf8(bytes).map_err(|_| bad(format!("the path '{path}' does not decode to UTF-8")))
 }
 
-/// `application/json` or any `+json` type (RFC 6839 §3.1), parameters ignored.
-pub fn is_json_media_type(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application") && subtype.eq_ignore_ascii_case("json")
-        || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json")
-}
-
 impl Api {
     /// `token`, when set, is required as `Authorization: Bearer <token>` on
     /// every request but `/_health`.
@@ -239,8 +233,7 @@ impl Api {
             .filter(|value| !value.is_empty())
             .unwrap_or("application/octet-stream");
         if is_json_media_type(content_type)
-            && let Err(error) =
-                serde_json::from_slice::<&serde_json::value::RawValue>(&request.body)
+            && let Err(error) = check_json(&request.body)
         {
             return Response::problem(
                 Status::BAD_REQUEST,
@@ -410,43 +403,6 @@ impl Handler for Api {
     }
 }
 
-/// The answer when the store cannot be read because its log failed.
-fn unavailable(failed: &StorageFailed) -> Response {
-    Response::problem(Status::SERVICE_UNAVAILABLE, failed.to_string())
-}
-
-fn not_found(key: &str) -> Response {
-    Response::problem(Status::NOT_FOUND, format!("key '{key}' not found"))
-}
-
-/// The answer to a write the store refused or could not make durable.
-fn write_failed(key: &str, error: WriteError) -> Response {
-    match error {
-        WriteError::ConditionFailed { current } => precondition_failed(key, current),
-        WriteError::TooLarge => Response::problem(
-            Status::CONTENT_TOO_LARGE,
-            format!("key '{key}' and its value are too large for one log record"),
-        ),
-        WriteError::Storage(reason) => Response::problem(
-            Status::SERVICE_UNAVAILABLE,
-            format!(
-                "the write was not stored: {reason}; writes are refused until the server restarts"
-            ),
-        ),
-    }
-}
-
-fn precondition_failed(key: &str, current: Option<u64>) -> Response {
-    let detail = match current {
-        Some(revision) => format!(
-            "precondition failed: key '{key}' is at ETag {}",
-            etag(revision)
-        ),
-        None => format!("precondition failed: key '{key}' does not exist"),
-    };
-    Response::problem(Status::PRECONDITION_FAILED, detail)
-}
-
 fn method_not_allowed(method: &Method, route: &Route) -> Response {
     let detail = match route {
         Route::Key(_) | Route::Server => format!("{} is not allowed here", method.as_str()),
@@ -472,28 +428,6 @@ fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_media_types() {
-        for yes in [
-            "application/json",
-            "Application/JSON; charset=utf-8",
-            "application/problem+json",
-            "text/x+JSON",
-        ] {
-            assert!(is_json_media_type(yes), "{yes}");
-        }
-        for no in [
-            "text/plain",
-            "application/jsonl",
-            "json",
-            "+json",
-            "application/",
-            "",
-        ] {
-            assert!(!is_json_media_type(no), "{no}");
-        }
-    }
 
     #[test]
     fn constant_time_comparison() {

@@ -10,7 +10,7 @@
 
 use std::io::{BufRead, Read};
 
-use super::HttpError;
+use super::error::HttpError;
 use super::fields::{is_token_byte, parse_field_line, quoted_string_len};
 use super::line::read_line;
 use super::request::Framing;

@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::HttpError;
+use super::error::HttpError;
 
 /// `field-name ":" OWS field-value OWS` (RFC 9112 §5), returning the ranges
 /// of the name and the trimmed value inside `raw`.

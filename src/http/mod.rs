@@ -7,6 +7,7 @@
 //!
 //! The order a request is read in, and the module for each step:
 //! - [`line`]: one CRLF- or LF-terminated line under a byte budget (RFC 9112 §2.2);
+//! - [`version`]: `HTTP/1.0` or `HTTP/1.1` (RFC 9112 §2.3);
 //! - [`request`]: the request line and header fields, Host, persistence,
 //!   `Expect`, and how the body is framed (RFC 9112 §3, §5, §6.3, §9.3;
 //!   RFC 9110 §10.1.1);
@@ -29,14 +30,16 @@ pub mod request;
 pub mod response;
 pub mod status;
 pub mod uri;
+pub mod version;
 
 pub use body::read_body;
 pub use error::HttpError;
 pub use persistence::Persistence;
-pub use request::{Framing, Limits, Method, Request, RequestHead, Version, read_head};
+pub use request::{Framing, Limits, Method, Request, RequestHead, read_head};
 pub use response::{Body, Response, write_continue, write_response};
 pub use status::Status;
 pub use uri::TargetForm;
+pub use version::Version;
 
 /// What the server calls to answer requests: the seam between the protocol
 /// (this module and the server) and the application (`api`).

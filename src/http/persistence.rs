@@ -13,7 +13,7 @@
 //!
 //! [`RequestHead::persistence`]: super::RequestHead::persistence
 
-use super::Version;
+use super::version::Version;
 
 /// What happens to the connection once the response is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,11 +24,12 @@
 use std::io::BufRead;
 use std::ops::Range;
 
-use super::HttpError;
+use super::error::HttpError;
 use super::fields::{is_token_byte, parse_field_line};
 use super::line::read_line;
 use super::persistence::Persistence;
 use super::uri::{TargetForm, TargetParts, parse_target};
+use super::version::{Version, parse_version};
 
 /// How large a request is allowed to be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,26 +100,6 @@ impl Method {
             Method::Delete => "DELETE",
             Method::Options => "OPTIONS",
             Method::Other(name) => name,
-        }
-    }
-}
-
-/// The protocol version of a request. A higher 1.x minor version is read as
-/// HTTP/1.1 (RFC 9110 §2.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Version {
-    /// `HTTP/1.0` (RFC 1945).
-    Http10,
-    /// `HTTP/1.1` (RFC 9112), and any later 1.x.
-    Http11,
-}
-
-impl Version {
-    /// The version as it appears on a status or request line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Version::Http10 => "HTTP/1.0",
-            Version::Http11 => "HTTP/1.1",
         }
     }
 }
@@ -345,27 +326,6 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, HttpError> {
         target: target_start..target_start + target.len(),
         version,
     })
-}
-
-/// `HTTP-version = "HTTP/" DIGIT "." DIGIT` (RFC 9112 §2.3).
-fn parse_version(version: &[u8]) -> Result<Version, HttpError> {
-    let [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] = *version else {
-        return Err(HttpError::bad(
-            "the protocol version must look like HTTP/1.1 (RFC 9112 §2.3)",
-        ));
-    };
-    if !major.is_ascii_digit() || !minor.is_ascii_digit() {
-        return Err(HttpError::bad(
-            "the protocol version must look like HTTP/1.1 (RFC 9112 §2.3)",
-        ));
-    }
-    match (major, minor) {
-        (b'1', b'0') => Ok(Version::Http10),
-        (b'1', _) => Ok(Version::Http11),
-        _ => Err(HttpError::VersionNotSupported(
-            String::from_utf8_lossy(version).into_owned(),
-        )),
-    }
 }
 
 /// How the body after a request head is delimited.

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::date;
-use super::{Persistence, Status};
+use super::persistence::Persistence;
+use super::status::Status;
 
 /// Bodies up to this size are copied into the head's buffer and written with
 /// it in one `write`.

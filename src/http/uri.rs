@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::HttpError;
+use super::error::HttpError;
 
 /// Which of the request-target forms was used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

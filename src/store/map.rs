@@ -10,9 +10,21 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::Entry;
 use super::key::Key;
 use super::record::{self, ChangeView, RecordView};
+
+/// One stored value and what is known about it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The bytes stored, exactly as written.
+    pub value: Arc<[u8]>,
+    /// The content type they were stored with.
+    pub content_type: Arc<str>,
+    /// The revision of this version: the API's ETag.
+    pub revision: u64,
+    /// When this version was written, to the millisecond.
+    pub modified: SystemTime,
+}
 
 /// An entry as the map holds it: like [`Entry`], with the time as
 /// milliseconds, which takes half the room of a `SystemTime`.

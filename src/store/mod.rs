@@ -53,34 +53,19 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use compaction::{Compactor, Snapshot};
 pub use key::Key;
 pub use log::{Fsync, LogStats};
 use log::{Log, Ticket};
+pub use map::Entry;
 use map::{Map, Stored};
-pub use open::{OpenError, OpenReport};
+pub use open::{LOCK_FILE, LOG_FILE, OpenError, OpenReport};
 use record::{Change, Record};
-
-/// The log file's name in the data directory.
-pub const LOG_FILE: &str = "httpdb.log";
-/// The lock file's name in the data directory.
-pub const LOCK_FILE: &str = "LOCK";
-
-/// One stored value and what is known about it.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// The bytes stored, exactly as written.
-    pub value: Arc<[u8]>,
-    /// The content type they were stored with.
-    pub content_type: Arc<str>,
-    /// The revision of this version: the API's ETag.
-    pub revision: u64,
-    /// When this version was written, to the millisecond.
-    pub modified: SystemTime,
-}
 
 /// The result of a successful put.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,15 +165,10 @@ pub struct Store {
 /// What a store on disk has besides the map.
 struct Disk {
     log: Log,
-    options: StoreOptions,
+    /// When to compact the log, and one compaction at a time.
+    compactor: Compactor,
     /// Held for the life of the store: the directory's lock.
     _lock: File,
-    /// A compaction is running.
-    compacting: AtomicBool,
-    /// After a failed compaction, the log size at which to try again.
-    retry_compaction_at: AtomicU64,
-    /// Serialises compactions started by a trigger and by [`Store::compact`].
-    compaction_turn: Mutex<()>,
 }
 
 impl Store {
@@ -199,6 +179,22 @@ impl Store {
             disk: None,
             myself: Weak::new(),
         }
+    }
+
+    /// Opens (creating if needed) the store in `dir`: takes the directory's
+    /// lock, replays the log (`open.rs`), and appends to it from then on.
+    pub fn open(dir: &Path, options: StoreOptions) -> Result<(Arc<Store>, OpenReport), OpenError> {
+        let opened = open::open_directory(dir, options.fsync, options.repair)?;
+        let store = Arc::new_cyclic(|myself| Store {
+            map: RwLock::new(opened.map),
+            disk: Some(Disk {
+                log: opened.log,
+                compactor: Compactor::new(options.compact_min_bytes, options.compact_ratio),
+                _lock: opened.lock,
+            }),
+            myself: myself.clone(),
+        });
+        Ok((store, opened.report))
     }
 
     /// The entry under `key`, if any.
@@ -358,14 +354,9 @@ impl Store {
             .queue(record)
             .map_err(|failed| WriteError::Storage(failed.0))?;
         // Compaction starts here, from the write that takes the log past
-        // its threshold; it runs on a thread of its own (`compaction.rs`).
-        let options = &disk.options;
-        if log_bytes > options.compact_min_bytes
-            && log_bytes > options.compact_ratio.saturating_mul(map.live_log_bytes)
-            && log_bytes > disk.retry_compaction_at.load(Ordering::Relaxed)
-            && !disk.compacting.swap(true, Ordering::AcqRel)
-        {
-            compaction::start_in_background(self);
+        // its threshold; it runs on a thread of its own.
+        if disk.compactor.should_start(log_bytes, map.live_log_bytes) {
+            self.compact_in_background(disk);
         }
         Ok(Some(ticket))
     }
@@ -446,7 +437,42 @@ impl Store {
     /// Rewrites the log from the live entries now, whatever its size.
     /// Reads and writes go on meanwhile. Does nothing in memory.
     pub fn compact(&self) -> io::Result<()> {
-        compaction::run(self)
+        let Some(disk) = &self.disk else {
+            return Ok(());
+        };
+        disk.compactor.run(&disk.log, || {
+            // Under the lock (shared with readers, not writers): the entries
+            // and the log's place are taken at the same moment.
+            let map = self.read();
+            disk.log.begin_compaction();
+            Snapshot {
+                entries: map
+                    .entries
+                    .iter()
+                    .map(|(key, stored)| (key.clone(), stored.clone()))
+                    .collect(),
+                base_revision: map.last_revision,
+            }
+        })
+    }
+
+    /// Compacts on a thread of its own: the write that noticed the log had
+    /// grown does not wait for it.
+    fn compact_in_background(&self, disk: &Disk) {
+        let Some(store) = self.myself.upgrade() else {
+            return disk.compactor.abandon();
+        };
+        let spawned = thread::Builder::new()
+            .name("httpdb-compaction".into())
+            .spawn(move || {
+                if let Err(error) = store.compact() {
+                    eprintln!("httpdb: compaction failed, the log is unchanged: {error}");
+                }
+            });
+        if let Err(error) = spawned {
+            eprintln!("httpdb: cannot start a compaction: {error}");
+            disk.compactor.abandon();
+        }
     }
 
     /// Takes the lock to read. Readers share it, so a reader that the

@@ -13,14 +13,30 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::log::{self, Log};
+use super::compaction;
+use super::log::{self, Fsync, Log};
 use super::map::Map;
+use super::record;
 use super::recovery::{self, End, ReplayError};
-use super::{Disk, LOCK_FILE, LOG_FILE, Store, StoreOptions, compaction, record};
+
+/// The log file's name in the data directory.
+pub const LOG_FILE: &str = "httpdb.log";
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "LOCK";
+
+/// An opened data directory: what a store on disk is made of.
+pub(super) struct Opened {
+    /// Every entry the log holds.
+    pub(super) map: Map,
+    /// The log, appending after its last good record.
+    pub(super) log: Log,
+    /// The directory's lock, held for as long as this is kept.
+    pub(super) lock: File,
+    /// What was found.
+    pub(super) report: OpenReport,
+}
 
 /// What opening a data directory found.
 #[derive(Debug)]
@@ -100,46 +116,44 @@ impl fmt::Display for OpenError {
 
 impl std::error::Error for OpenError {}
 
-impl Store {
-    /// Opens (creating if needed) the store in `dir`: takes the directory's
-    /// lock, replays the log, and appends to it from then on.
-    pub fn open(dir: &Path, options: StoreOptions) -> Result<(Arc<Store>, OpenReport), OpenError> {
-        let started = Instant::now();
-        let io_error = |action: String| move |error| OpenError::Io { action, error };
-        fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
-        let lock = lock_directory(dir)?;
-        let path = dir.join(LOG_FILE);
-        // A compaction that was interrupted left its new file unfinished; the
-        // log itself was never touched, so the partial file is dropped.
-        let _ = fs::remove_file(dir.join(compaction::TEMP_FILE));
-        if !path.exists() {
-            create_log(dir, &path, 0)
-                .map_err(io_error(format!("cannot create {}", path.display())))?;
-        }
+/// Opens (creating if needed) the data directory `dir`: takes its lock,
+/// replays its log, and returns the log ready to append to. `repair` cuts a
+/// damaged log at its first bad record, after keeping a copy.
+pub(super) fn open_directory(dir: &Path, fsync: Fsync, repair: bool) -> Result<Opened, OpenError> {
+    let started = Instant::now();
+    let io_error = |action: String| move |error| OpenError::Io { action, error };
+    fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
+    let lock = lock_directory(dir)?;
+    let path = dir.join(LOG_FILE);
+    // A compaction that was interrupted left its new file unfinished; the
+    // log itself was never touched, so the partial file is dropped.
+    let _ = fs::remove_file(dir.join(compaction::TEMP_FILE));
+    if !path.exists() {
+        create_log(dir, &path, 0).map_err(io_error(format!("cannot create {}", path.display())))?;
+    }
 
-        let mut map = Map::default();
-        let replayed = recovery::replay(&path, &mut |record| map.apply(record)).map_err(
-            |error| match error {
-                ReplayError::Io(error) => OpenError::Io {
-                    action: format!("cannot read {}", path.display()),
-                    error,
-                },
-                ReplayError::BadHeader(reason) => OpenError::Unreadable {
-                    path: path.clone(),
-                    reason,
-                },
+    let mut map = Map::default();
+    let replayed =
+        recovery::replay(&path, &mut |record| map.apply(record)).map_err(|error| match error {
+            ReplayError::Io(error) => OpenError::Io {
+                action: format!("cannot read {}", path.display()),
+                error,
             },
-        )?;
-        map.last_revision = replayed.last_revision;
-        let mut warnings = Vec::new();
-        match &replayed.end {
+            ReplayError::BadHeader(reason) => OpenError::Unreadable {
+                path: path.clone(),
+                reason,
+            },
+        })?;
+    map.last_revision = replayed.last_revision;
+    let mut warnings = Vec::new();
+    match &replayed.end {
             End::Clean => {}
             End::Torn { bytes } => warnings.push(format!(
                 "cut off a torn record at the end of {} (byte {}, {bytes} bytes): a write interrupted by a crash",
                 path.display(),
                 replayed.good_len
             )),
-            End::Damaged { reason } if options.repair => {
+            End::Damaged { reason } if repair => {
                 let backup = dir.join(format!(
                     "{LOG_FILE}.damaged-{}",
                     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -165,48 +179,40 @@ impl Store {
             }
         }
 
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io_error(format!("cannot open {}", path.display())))?;
-        // New records must follow the last good one, not the garbage. And
-        // what was replayed may still be only in the OS's cache (after a
-        // crash of the process under `everysec` or `never`); it is served
-        // as durable from now on, so it is synced first.
-        if replayed.end != End::Clean {
-            file.set_len(replayed.good_len)
-                .and_then(|()| file.sync_all())
-                .map_err(io_error(format!(
-                    "cannot cut {} at byte {}",
-                    path.display(),
-                    replayed.good_len
-                )))?;
-        }
-        file.sync_all()
-            .map_err(io_error(format!("cannot sync {}", path.display())))?;
-        let log = Log::new(dir, &path, file, replayed.good_len, options.fsync)
-            .map_err(io_error("cannot start the log".into()))?;
-
-        let report = OpenReport {
-            records: replayed.records,
-            bytes: replayed.good_len,
-            elapsed: started.elapsed(),
-            warnings,
-        };
-        let store = Arc::new_cyclic(|myself| Store {
-            map: RwLock::new(map),
-            disk: Some(Disk {
-                log,
-                options,
-                _lock: lock,
-                compacting: AtomicBool::new(false),
-                retry_compaction_at: AtomicU64::new(0),
-                compaction_turn: Mutex::new(()),
-            }),
-            myself: myself.clone(),
-        });
-        Ok((store, report))
+    let file = OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(io_error(format!("cannot open {}", path.display())))?;
+    // New records must follow the last good one, not the garbage. And
+    // what was replayed may still be only in the OS's cache (after a
+    // crash of the process under `everysec` or `never`); it is served
+    // as durable from now on, so it is synced first.
+    if replayed.end != End::Clean {
+        file.set_len(replayed.good_len)
+            .and_then(|()| file.sync_all())
+            .map_err(io_error(format!(
+                "cannot cut {} at byte {}",
+                path.display(),
+                replayed.good_len
+            )))?;
     }
+    file.sync_all()
+        .map_err(io_error(format!("cannot sync {}", path.display())))?;
+    let log = Log::new(dir, &path, file, replayed.good_len, fsync)
+        .map_err(io_error("cannot start the log".into()))?;
+
+    let report = OpenReport {
+        records: replayed.records,
+        bytes: replayed.good_len,
+        elapsed: started.elapsed(),
+        warnings,
+    };
+    Ok(Opened {
+        map,
+        log,
+        lock,
+        report,
+    })
 }
 
 /// Takes `dir/LOCK` for this process, or says who has it.
