@@ -67,8 +67,8 @@ fn stored(server: &TestServer, key: &str) -> Option<Vec<u8>> {
         .map(|entry| entry.value.to_vec())
 }
 
-/// Date, Server, Content-Length and Content-Type, as every final response
-/// must carry them (RFC 9110 §6.6.1, §8.3, §8.6).
+/// Date, Server, Content-Length, and Content-Type with a body, as httpdb
+/// puts them on every final response (RFC 9110 §6.6.1, §10.2.4, §8.6, §8.3).
 fn assert_common_headers(response: &Response) {
     let date = response
         .header("date")

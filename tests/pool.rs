@@ -1,7 +1,10 @@
-//! The worker pool under load: many concurrent writers lose nothing, idle
-//! keep-alive connections do not starve new clients, a full queue answers
-//! 503 and recovers, a panicking handler costs one response and no worker,
-//! and shutdown finishes promptly.
+//! The worker pool under load, as the README's "Limits and protections"
+//! describes it: many concurrent writers lose nothing; idle keep-alive
+//! connections give their workers to new clients (RFC 9112 §9.5 lets a
+//! server close an idle connection at any time) but keep them while workers
+//! are free; a full queue answers 503 and recovers; a client that never
+//! reads stops no one else; a panicking handler costs one response and no
+//! worker; and shutdown finishes promptly.
 
 mod common;
 

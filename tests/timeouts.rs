@@ -6,7 +6,8 @@
 //!
 //! The slow clients here really are slow: they send a byte at a time with
 //! pauses, because that is the behaviour under test. The server is given
-//! short timeouts so the tests take a fraction of a second.
+//! timeouts of a few hundred milliseconds, so the tests take seconds rather
+//! than the minutes the defaults would cost.
 
 mod common;
 
@@ -51,13 +52,11 @@ fn a_head_trickled_in_slower_than_the_deadline_gets_408_and_a_close() {
     let server = server();
     let mut client = server.connect();
     let started = Instant::now();
-    // 60 bytes at 25 ms is 1.5 s, well past the 400 ms deadline; every pause
-    // is far shorter than the deadline.
-    let writer = trickle(
-        client.stream(),
-        b"GET /slow HTTP/1.1\r\nHost: test\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n",
-        Duration::from_millis(25),
-    );
+    // Every byte comes far sooner than the deadline; the head as a whole,
+    // a byte every 25 ms, far later.
+    let head = b"GET /slow HTTP/1.1\r\nHost: test\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    assert!(Duration::from_millis(25) * head.len() as u32 > READ_TIMEOUT * 2);
+    let writer = trickle(client.stream(), head, Duration::from_millis(25));
     let response = client.response();
     let waited = started.elapsed();
     assert_eq!(response.status(), 408, "{response:?}");
