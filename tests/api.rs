@@ -666,8 +666,14 @@ fn stats_reflect_what_happened() {
             "bytes": bytes,
             "revision": revision,
             // This connection, served by the one busy worker.
-            "connections": { "open": 1, "accepted": 1, "rejected": 0 },
-            "workers": { "total": 8, "busy": 1, "idle_keep_alive": 0, "queued": 0 },
+            "connections": { "open": 1, "accepted": 1, "rejected": 0, "reclaimed": 0 },
+            "workers": {
+                "total": 8,
+                "busy": 1,
+                "idle_keep_alive": 0,
+                "reclaimable": 0,
+                "queued": 0,
+            },
             "requests": { "1xx": r1, "2xx": r2, "3xx": r3, "4xx": r4, "5xx": r5 },
             // In memory: no log.
             "log": null,

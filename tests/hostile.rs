@@ -15,7 +15,6 @@ use std::time::Duration;
 use common::process::Process;
 use common::{
     BodyChecks, Client, Noise, Reconnecting, Request, TLS_CLIENT_HELLO, Talk, TestServer,
-    wait_until,
 };
 use httpdb::http::body::BODY_PIECE;
 
@@ -95,8 +94,8 @@ fn many_garbage_connections_leave_the_data_intact_and_the_server_answering() {
     // KINDS connections, and each got one 4xx; the server may still be
     // answering the last of the clients that left without reading.
     let refused = (THREADS * EACH / KINDS * (KINDS - 1)) as u64;
-    wait_until("every garbage connection answered", || {
-        server.stats.snapshot().responses[3] >= refused
+    server.wait_for_stats("every garbage connection answered", |stats| {
+        stats.responses[3] >= refused
     });
     assert_eq!(
         server.stats.snapshot().responses,
@@ -187,8 +186,8 @@ fn bodies_beyond_the_memory_budget_wait_their_turn_with_503() {
             client
         })
         .collect();
-    wait_until("both uploads to hold their bodies' memory", || {
-        server.stats.snapshot().body_bytes_held == 2048
+    server.wait_for_stats("both uploads to hold their bodies' memory", |stats| {
+        stats.body_bytes_held == 2048
     });
     // So a third upload is told to come back, chunked or not.
     let response = server.request("PUT", "/third", &[], Some(&[b'x'; 16]));
@@ -240,14 +239,13 @@ fn announcing_a_large_body_holds_no_more_than_one_piece() {
         })
         .collect();
     let pieces = ANNOUNCING * BODY_PIECE;
-    let held = || server.stats.snapshot().body_bytes_held;
-    wait_until("each announcing client to hold its piece", || {
-        held() == pieces
+    server.wait_for_stats("each announcing client to hold its piece", |stats| {
+        stats.body_bytes_held == pieces
     });
     for i in 0..10 {
         let response = server.request("PUT", &format!("/small{i}"), &[], Some(b"fits"));
         assert_eq!(response.status(), 201, "{response:?}");
     }
     // A small write's memory is given back before its response is sent.
-    assert_eq!(held(), pieces);
+    assert_eq!(server.stats.snapshot().body_bytes_held, pieces);
 }

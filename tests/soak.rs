@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::process::Process;
-use common::{ClientError, Noise, PATIENCE, Reconnecting, TLS_CLIENT_HELLO, Talk};
-use httpdb::client::{Client, is_timeout};
+use common::{Client, Noise, PATIENCE, Reconnecting, TLS_CLIENT_HELLO, Talk};
 
 const WRITERS: usize = 16;
 const KEYS_EACH: usize = 50;
@@ -43,20 +42,10 @@ fn start(dir: &Path) -> Process {
     Process::start(command)
 }
 
-/// Sends a request on `client` and returns its status and body. A
-/// connection the server closed just as it was reused (idle for the
-/// 1-second timeout while this thread waited for a core) got none of the
-/// request, so the request is repeated on a new one (RFC 9112 §9.3.1).
+/// Sends a request on `client` and returns its status and body.
 fn send(client: &mut Reconnecting, method: &str, key: &str, body: Option<&[u8]>) -> (u16, Vec<u8>) {
-    for _attempt in 0..3 {
-        match client.try_request(method, key, body) {
-            Ok(response) => return (response.status(), response.body),
-            Err(ClientError::Closed) => continue,
-            Err(ClientError::Io(error)) if !is_timeout(&error) => continue,
-            Err(error) => panic!("{method} {key}: {error}"),
-        }
-    }
-    panic!("{method} {key}: the server kept closing the connection");
+    let response = client.request(method, key, body);
+    (response.status(), response.body)
 }
 
 /// Mixed load over one writer's own keys; returns what each key should hold.

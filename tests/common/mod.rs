@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use httpdb::api::Api;
 use httpdb::server::{RunningServer, Server, ServerOptions};
-use httpdb::stats::ServerStats;
+use httpdb::stats::{ServerStats, StatsSnapshot};
 use httpdb::store::Store;
 
-pub use httpdb::client::{Client, ClientError, Request, Response};
+pub use httpdb::client::{Client, ClientError, Request, Response, is_timeout};
 
 /// How long a test waits for any single answer before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -116,9 +116,30 @@ impl TestServer {
     }
 
     /// Stops the server and waits for every worker.
-    pub fn stop(mut self) {
-        if let Some(running) = self.running.take() {
-            running.shutdown().expect("clean shutdown");
+    pub fn shutdown(mut self) -> std::io::Result<()> {
+        match self.running.take() {
+            Some(running) => running.shutdown(),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until the server's counters satisfy `condition`, failing the
+    /// test if they do not within [`PATIENCE`]. For what the server shows
+    /// but does not announce: the memory bodies hold, idle connections,
+    /// responses counted. The poll interval only bounds how late the test
+    /// notices.
+    pub fn wait_for_stats(&self, what: &str, condition: impl Fn(&StatsSnapshot) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let stats = self.stats.snapshot();
+            if condition(&stats) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {PATIENCE:?} for {what}: {stats:?}"
+            );
+            thread::sleep(Duration::from_millis(1));
         }
     }
 }
@@ -239,9 +260,16 @@ impl BodyChecks for Response {
     }
 }
 
-/// Requests over keep-alive connections, opening a new one whenever the
-/// server says it closes the current one (it does that while other
-/// connections wait for a worker) and after any error.
+/// Requests over keep-alive connections, as a browser makes them: a new
+/// connection whenever the server says it closes the current one, and after
+/// any error.
+///
+/// A server may close a keep-alive connection it finds idle at any moment
+/// (RFC 9112 §9.5), and httpdb does when a newcomer needs the worker; a
+/// request sent just then meets a connection closed without a response.
+/// As RFC 9112 §9.3.1 allows for idempotent requests (all these tests
+/// send), such a request is sent once more, on a new connection. A request
+/// on a new connection is never repeated.
 pub struct Reconnecting {
     addr: String,
     client: Option<Client>,
@@ -263,15 +291,30 @@ impl Reconnecting {
         target: &str,
         body: Option<&[u8]>,
     ) -> Result<Response, ClientError> {
-        let mut client = match self.client.take() {
-            Some(client) => client,
-            None => Client::connect(&self.addr, PATIENCE)?,
-        };
         let mut request = Request::new(method, target);
         if let Some(body) = body {
             request = request.body(body);
         }
-        let response = client.exchange(&request)?;
+        if let Some(mut kept) = self.client.take() {
+            match kept.exchange(&request) {
+                Err(ClientError::Closed) => {}
+                Err(ClientError::Io(error)) if !is_timeout(&error) => {}
+                answer => return self.keep(kept, answer, method),
+            }
+        }
+        let mut fresh = Client::connect(&self.addr, PATIENCE)?;
+        let answer = fresh.exchange(&request);
+        self.keep(fresh, answer, method)
+    }
+
+    /// Keeps `client` for the next request unless the answer says it closes.
+    fn keep(
+        &mut self,
+        client: Client,
+        answer: Result<Response, ClientError>,
+        method: &str,
+    ) -> Result<Response, ClientError> {
+        let response = answer?;
         if !response.closes() {
             self.client = Some(client);
         }
@@ -282,17 +325,6 @@ impl Reconnecting {
     pub fn request(&mut self, method: &str, target: &str, body: Option<&[u8]>) -> Response {
         self.try_request(method, target, body)
             .unwrap_or_else(|error| panic!("{method} {target}: {error}"))
-    }
-}
-
-/// Polls `condition` until it holds, failing the test if it does not within
-/// [`PATIENCE`]. For state the server shows but does not announce, such as
-/// its counters; the poll interval only bounds how late the test notices.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !condition() {
-        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {what}");
-        thread::sleep(Duration::from_millis(1));
     }
 }
 
