@@ -11,42 +11,26 @@ mod common;
 
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use common::{Client, PATIENCE, Talk, TestServer};
 
-/// A server with `threads` workers whose idle connections would stay open
-/// for a minute: anything that frees a worker sooner is a reclaim.
+/// A server with `threads` workers. Its idle connections stay open longer
+/// than a test waits for anything (`TestServer`'s idle timeout), so what
+/// frees a worker within the test's patience is a reclaim.
 fn start(threads: usize) -> TestServer {
-    TestServer::start_with(
-        |options| {
-            options.threads = threads;
-            options.idle_timeout = Duration::from_secs(60);
-        },
-        None,
-    )
-}
-
-/// A keep-alive connection that has had one request answered, and is now
-/// idle.
-fn idle_connection(server: &TestServer) -> Client {
-    let mut client = server.connect();
-    let response = client.request("GET", "/_health", &[], None);
-    assert_eq!(response.status(), 200);
-    assert!(!response.closes(), "{response:?}");
-    client
+    TestServer::start_with(|options| options.threads = threads, None)
 }
 
 #[test]
 fn a_newcomer_is_served_when_every_worker_holds_an_idle_connection() {
     let server = start(2);
-    let mut oldest = idle_connection(&server);
-    let mut newer = idle_connection(&server);
+    let mut oldest = server.idle_connection();
+    let mut newer = server.idle_connection();
     server.wait_for_stats("both connections to be idle", |s| s.reclaimable == 2);
 
-    // Both workers sleep on idle connections that would stay open for a
-    // minute; the newcomer is answered within the client's patience only
-    // because one of them is reclaimed.
+    // Both workers sleep on idle connections that would outlast the
+    // client's patience; the newcomer is answered within it only because
+    // one of them is reclaimed.
     let response = server.request("GET", "/_health", &[], None);
     assert_eq!(response.status(), 200);
 
@@ -72,7 +56,7 @@ fn a_request_racing_the_reclaim_is_answered() {
     // moment, brings the newcomer that reclaims it. Whichever the worker
     // sees first, the request that was sent must be answered.
     for round in 0..20 {
-        let mut idle = idle_connection(&server);
+        let mut idle = server.idle_connection();
         server.wait_for_stats("the connection to be idle", |s| s.reclaimable == 1);
         idle.send_raw(request).expect("send");
         let mut newcomer = server.connect();
@@ -93,10 +77,11 @@ fn a_request_racing_the_reclaim_is_answered() {
 #[test]
 fn shutdown_wakes_idle_workers_at_once() {
     let server = start(4);
-    let mut clients: Vec<Client> = (0..4).map(|_| idle_connection(&server)).collect();
+    let mut clients: Vec<Client> = (0..4).map(|_| server.idle_connection()).collect();
     server.wait_for_stats("every connection to be idle", |s| s.reclaimable == 4);
-    // With a minute of idle timeout left, only the shutdown's reclaim ends
-    // these waits; `shutdown` returns once every worker is done.
+    // With longer than the test's patience of idle timeout left, only the
+    // shutdown's reclaim ends these waits; `shutdown` returns once every
+    // worker is done.
     let (done, finished) = mpsc::channel();
     thread::spawn(move || done.send(server.shutdown()));
     finished

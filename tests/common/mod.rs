@@ -110,6 +110,16 @@ impl TestServer {
         self.connect().request(method, target, headers, body)
     }
 
+    /// A keep-alive connection that has had one request answered, and is
+    /// now idle.
+    pub fn idle_connection(&self) -> Client {
+        let mut client = self.connect();
+        let response = client.request("GET", "/_health", &[], None);
+        assert_eq!(response.status(), 200, "{response:?}");
+        assert!(!response.closes(), "{response:?}");
+        client
+    }
+
     /// `GET target` on a new connection.
     pub fn get(&self, target: &str) -> Response {
         self.request("GET", target, &[], None)
