@@ -12,8 +12,16 @@
 //! (RFC 9112 §4, §6.3). A response that fails them fails the test, with the
 //! client's error.
 //!
+//! The other checks tests share: [`BodyChecks::problem_detail`] for an
+//! RFC 9457 problem body, [`assert_closes`] for `Connection: close` and the
+//! close that must follow it (RFC 9112 §9.6). Raw bytes, for the requests a
+//! well-behaved client would never send, go through [`Talk::send_bytes`],
+//! [`raw_request`] and [`Noise`].
+//!
 //! Every connection has a read timeout of [`PATIENCE`], so a server that
-//! fails to answer makes a test fail, not hang.
+//! fails to answer makes a test fail, not hang; and a [`TestServer`] keeps
+//! idle connections open longer than that, so a connection it should have
+//! closed fails the test instead of being closed late.
 
 #![allow(dead_code)]
 
