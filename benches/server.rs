@@ -1,8 +1,9 @@
 //! End to end over loopback: the real server, in this process on port 0,
-//! and client threads that speak HTTP/1.1 to it over real sockets. Requests
-//! per second and latency (p50, p99, p99.9) for keep-alive GET and PUT from
-//! 1 to 256 clients, one connection per request, PUT under each fsync mode,
-//! and 64 busy clients beside 2,000 idle keep-alive connections.
+//! and client threads that speak HTTP/1.1 to it over real sockets, through
+//! the project's one client (`httpdb::client`). Requests per second and
+//! latency (p50, p99, p99.9) for keep-alive GET and PUT from 1 to 256
+//! clients, one connection per request, PUT under each fsync mode, and 64
+//! busy clients beside 2,000 idle keep-alive connections.
 //!
 //! The clients run on the same two cores as the server, so the figures
 //! compare scenarios with each other; for comparisons with other servers,
@@ -13,8 +14,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use httpdb::api::Api;
+use httpdb::client::{Client, Response};
 use httpdb::server::{RunningServer, Server, ServerOptions};
 use httpdb::store::{Fsync, Store, StoreOptions};
 use support::{Figure, Latency, Plan, Series, Table, micros, save_svg, with_spread};
@@ -91,56 +92,27 @@ impl Drop for Target {
     }
 }
 
-/// One client connection that reads responses framed by Content-Length.
+/// One connection of the project's client (`httpdb::client`), with one
+/// [`Response`] that every exchange reads into, so that reading a response
+/// reuses the memory of the last one instead of allocating.
 struct Connection {
-    reader: BufReader<TcpStream>,
-    line: String,
-    body: Vec<u8>,
+    client: Client,
+    response: Response,
 }
 
 impl Connection {
     fn open(addr: SocketAddr) -> std::io::Result<Connection> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         Ok(Connection {
-            reader: BufReader::new(stream),
-            line: String::new(),
-            body: Vec::new(),
+            client: Client::connect_to(addr, Duration::from_secs(10))?,
+            response: Response::default(),
         })
     }
 
-    /// Sends `request` and reads the response: `(status, closes)`.
-    fn exchange(&mut self, request: &[u8]) -> std::io::Result<(u16, bool)> {
-        self.reader.get_mut().write_all(request)?;
-        self.line.clear();
-        if self.reader.read_line(&mut self.line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let status = self
-            .line
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let (mut length, mut closes) = (0, false);
-        loop {
-            self.line.clear();
-            self.reader.read_line(&mut self.line)?;
-            let line = self.line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(": ") {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse().unwrap_or(0);
-                } else if name.eq_ignore_ascii_case("connection") {
-                    closes = value.eq_ignore_ascii_case("close");
-                }
-            }
-        }
-        self.body.resize(length, 0);
-        self.reader.read_exact(&mut self.body)?;
-        Ok((status, closes))
+    /// Sends `request` (raw bytes) and reads the response: `(status, closes)`.
+    fn exchange(&mut self, request: &[u8]) -> Result<(u16, bool), httpdb::client::ClientError> {
+        self.client.send_raw(request)?;
+        self.client.read_response_into(false, &mut self.response)?;
+        Ok((self.response.status(), self.response.closes()))
     }
 }
 

@@ -1,14 +1,17 @@
 //! The `httpdb` binary as a user runs it: the first stdout line, the access
-//! log, flags and environment variables, exit statuses, and the blog post's
-//! own example with the real `curl`.
+//! log, flags and environment variables, exit statuses, and the README's
+//! "Try it" transcript with the real `curl`.
+//!
+//! curl is used only where working with curl itself is the point (the
+//! transcript, curl's own `Expect: 100-continue` and chunked uploads);
+//! everything else goes through the tests' one client.
 
 mod common;
 
-use std::io::{Read, Write};
 use std::process::{Command, Output};
 
-use common::PATIENCE;
 use common::process::Process;
+use common::{BodyChecks, Talk};
 
 /// Starts the binary in memory on a free port, with `args` and `env` added.
 fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
@@ -70,7 +73,9 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 #[test]
-fn the_posts_example_with_curl() {
+fn the_readme_transcript_with_curl() {
+    // The README's "Try it" shows these exchanges as curl prints them: what
+    // a reader who pastes them should see.
     let server = start(&["--quiet"], &[]);
 
     let (status, headers, body) = split_curl(&curl(&[
@@ -137,6 +142,8 @@ fn the_posts_example_with_curl() {
 
 #[test]
 fn curl_uploads_with_expect_100_continue_and_chunked_encoding() {
+    // Whether curl's own uploads work: its wait for `100 Continue`, and its
+    // chunk sizes.
     let server = start(&["--quiet"], &[]);
     let dir = std::env::temp_dir().join(format!("httpdb-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -174,12 +181,10 @@ fn curl_uploads_with_expect_100_continue_and_chunked_encoding() {
     ]));
     assert_eq!(status, "HTTP/1.1 201 Created");
 
+    let mut client = server.connect();
     for key in ["/big", "/chunked"] {
-        let output = Command::new("curl")
-            .args(["-s", "--max-time", "10", &server.url(key)])
-            .output()
-            .expect("curl");
-        assert!(output.stdout == data, "{key} came back different");
+        let stored = client.request("GET", key, &[], None);
+        assert!(stored.body == data, "{key} came back different");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -187,15 +192,19 @@ fn curl_uploads_with_expect_100_continue_and_chunked_encoding() {
 #[test]
 fn each_response_gets_an_access_log_line() {
     let server = start(&[], &[]);
-    curl(&["-X", "PUT", &server.url("/logged"), "-d", "v"]);
+    let mut client = server.connect();
+    assert_eq!(
+        client.request("PUT", "/logged", &[], Some(b"v")).status(),
+        201
+    );
     let line = server.next_stdout_line().expect("an access log line");
     // 127.0.0.1 - - [23/Nov/2026:23:03:50 +0000] "PUT /logged HTTP/1.1" 201 0
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
     assert!(
-        line.contains(" +0000] \"PUT /logged HTTP/1.1\" 201 0"),
+        line.ends_with(" +0000] \"PUT /logged HTTP/1.1\" 201 0"),
         "{line}"
     );
-    curl(&[&server.url("/logged")]);
+    assert_eq!(client.request("GET", "/logged", &[], None).status(), 200);
     let line = server.next_stdout_line().expect("an access log line");
     assert!(line.ends_with("\"GET /logged HTTP/1.1\" 200 1"), "{line}");
 }
@@ -203,8 +212,9 @@ fn each_response_gets_an_access_log_line() {
 #[test]
 fn quiet_writes_no_access_log() {
     let server = start(&["--quiet"], &[]);
+    let mut client = server.connect();
     for _ in 0..3 {
-        curl(&[&server.url("/_health")]);
+        assert_eq!(client.request("GET", "/_health", &[], None).status(), 200);
     }
     assert_eq!(server.kill_9().0, Vec::<String>::new());
 }
@@ -212,15 +222,18 @@ fn quiet_writes_no_access_log() {
 #[test]
 fn environment_variables_set_flags() {
     let server = start(&["--quiet"], &[("HTTPDB_TOKEN", "from-env")]);
-    let (status, headers, _) = split_curl(&curl(&[&server.url("/k")]));
-    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
-    assert!(header(&headers, "www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
-    let (status, _, _) = split_curl(&curl(&[
-        "-H",
-        "Authorization: Bearer from-env",
-        &server.url("/k"),
-    ]));
-    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let mut client = server.connect();
+    let refused = client.request("GET", "/k", &[], None);
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused
+            .header("www-authenticate")
+            .is_some_and(|v| v.starts_with("Bearer")),
+        "{refused:?}"
+    );
+    refused.problem_detail();
+    let authorized = client.request("GET", "/k", &[("Authorization", "Bearer from-env")], None);
+    assert_eq!(authorized.status(), 404);
 }
 
 #[test]
@@ -284,21 +297,4 @@ fn an_address_in_use_is_a_clear_error() {
         stderr.contains("cannot listen on") && stderr.contains(&addr),
         "{stderr}"
     );
-}
-
-#[test]
-fn the_server_answers_plain_socket_clients_too() {
-    // HTTP/1.0 the way the blog post's first server was tried: a bare socket,
-    // one request, read to the end.
-    let server = start(&["--quiet"], &[]);
-    let mut stream = std::net::TcpStream::connect(&server.addr).expect("connect");
-    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
-    stream
-        .write_all(b"GET /_health HTTP/1.0\r\n\r\n")
-        .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read to the end");
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-    assert!(answer.contains("\r\nConnection: close\r\n"));
-    assert!(answer.ends_with("\r\n\r\nok\n"));
 }

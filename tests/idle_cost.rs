@@ -4,17 +4,13 @@
 //! switches of every `httpdb-…` thread in the process, and another test's
 //! server would be counted too.
 
+mod common;
+
 use std::fs;
-use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use httpdb::api::Api;
-use httpdb::client::{Client, Request};
-use httpdb::server::{Server, ServerOptions};
-use httpdb::store::Store;
-
-const PATIENCE: Duration = Duration::from_secs(10);
+use common::{Client, TestServer};
 
 /// Context switches so far of this process's server threads (named
 /// `httpdb-…`), from `/proc/self/task/*/status` (Linux).
@@ -39,34 +35,15 @@ fn server_context_switches() -> u64 {
 #[test]
 fn an_idle_server_does_not_wake_on_a_timer() {
     const CONNECTIONS: usize = 8;
-    let options = ServerOptions {
-        threads: CONNECTIONS,
-        access_log: false,
-        idle_timeout: Duration::from_secs(60),
-        ..ServerOptions::default()
-    };
-    let store = Arc::new(Store::in_memory());
-    let server =
-        Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None)).expect("bind");
-    let stats = Arc::clone(server.stats());
-    let server = server.spawn().expect("spawn");
-    let clients: Vec<Client> = (0..CONNECTIONS)
-        .map(|_| {
-            let mut client = Client::connect_to(server.addr(), PATIENCE).expect("connect");
-            let response = client
-                .exchange(&Request::new("GET", "/_health"))
-                .expect("answer");
-            assert_eq!(response.status(), 200);
-            client
-        })
-        .collect();
+    // The idle connections outlast the test: `TestServer`'s idle timeout
+    // is longer than it waits for anything.
+    let server = TestServer::start_with(|options| options.threads = CONNECTIONS, None);
+    let clients: Vec<Client> = (0..CONNECTIONS).map(|_| server.idle_connection()).collect();
     // Every connection has been idle long enough to be reclaimable, so its
     // worker has gone past the short wait that follows a response.
-    let deadline = Instant::now() + PATIENCE;
-    while stats.snapshot().reclaimable < CONNECTIONS {
-        assert!(Instant::now() < deadline, "{:?}", stats.snapshot());
-        thread::sleep(Duration::from_millis(5));
-    }
+    server.wait_for_stats("every connection to be reclaimable", |s| {
+        s.reclaimable == CONNECTIONS
+    });
     let before = server_context_switches();
     assert!(before > 0, "found the server's threads");
     // A quiet second: nobody sends anything.

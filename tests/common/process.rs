@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 
-use super::PATIENCE;
+use super::{Client, PATIENCE};
 
 /// A running `httpdb`, killed when dropped.
 pub struct Process {
@@ -59,6 +59,12 @@ impl Process {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A new connection to it.
+    pub fn connect(&self) -> Client {
+        Client::connect(&self.addr, PATIENCE)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.addr))
     }
 
     pub fn pid(&self) -> u32 {
