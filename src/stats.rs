@@ -29,7 +29,9 @@ pub struct ServerStats {
 /// A copy of the counters at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// How long the server has been running.
     pub uptime: Duration,
+    /// Worker threads in the pool.
     pub workers: usize,
     /// Connections accepted since the start.
     pub accepted: u64,
@@ -53,6 +55,7 @@ pub struct StatsSnapshot {
 }
 
 impl ServerStats {
+    /// Counters for a server with `workers` worker threads, all zero.
     pub fn new(workers: usize) -> ServerStats {
         ServerStats {
             started: Instant::now(),
@@ -95,10 +98,12 @@ impl ServerStats {
         self.responses[Status::SERVICE_UNAVAILABLE.class_index()].fetch_add(1, Relaxed);
     }
 
+    /// Counts a response by its status class.
     pub fn response_sent(&self, status: Status) {
         self.responses[status.class_index()].fetch_add(1, Relaxed);
     }
 
+    /// Counts an access log line that was dropped.
     pub fn access_log_line_dropped(&self) {
         self.access_log_dropped.fetch_add(1, Relaxed);
     }
@@ -136,10 +141,12 @@ impl ServerStats {
             .is_ok()
     }
 
+    /// Gives back `bytes` counted by [`ServerStats::hold_body_bytes`].
     pub fn release_body_bytes(&self, bytes: u64) {
         self.body_bytes_held.fetch_sub(bytes, Relaxed);
     }
 
+    /// A copy of every counter, for `/_stats`.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             uptime: self.started.elapsed(),

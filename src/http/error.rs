@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use super::Status;
+use super::status::Status;
 
 /// Why a request could not be read.
 #[derive(Debug)]
@@ -18,11 +18,17 @@ pub enum HttpError {
     /// Malformed syntax or framing: 400.
     BadRequest(Cow<'static, str>),
     /// The request line is longer than the limit: 414.
-    UriTooLong { limit: usize },
+    UriTooLong {
+        /// The limit that was crossed, in bytes.
+        limit: usize,
+    },
     /// The header section is over the byte or field limit: 431.
     HeaderFieldsTooLarge(Cow<'static, str>),
     /// The body is, or is announced to be, over `--max-body`: 413.
-    ContentTooLarge { limit: u64 },
+    ContentTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The head or body did not arrive before its deadline: 408.
     Timeout,
     /// A major version other than 1: 505.

@@ -21,13 +21,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::http::{
-    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, Version,
-    read_body, read_head, write_continue, write_response,
+    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, read_body,
+    read_head, write_continue, write_response,
 };
 
-use super::Shared;
 use super::access_log::Record;
 use super::deadline::{DeadlineStream, is_timeout};
+use super::shared::Shared;
 
 /// How often a worker waiting on an idle connection looks up to see whether
 /// it is needed elsewhere or the server is stopping. It bounds how long a
@@ -41,22 +41,9 @@ const LINGER: Duration = Duration::from_secs(1);
 /// Bytes the connection reads from the socket at a time.
 const READ_BUFFER: usize = 16 * 1024;
 
-/// What to do after a response.
-enum Next {
-    /// Read the next request.
-    KeepOpen,
-    /// Close now: the request was read completely.
-    Close,
-    /// Close, but first drain what the client may still be sending, so the
-    /// close does not become a reset that destroys the response in flight
-    /// (RFC 9112 §9.6).
-    CloseLingering,
-}
-
 /// What the connection remembers of a request after handing it to the handler.
 struct Answering {
     omit_body: bool,
-    version: Version,
     request_line: Option<String>,
 }
 
@@ -84,15 +71,15 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// Serves requests until the connection closes.
     pub(super) fn run(mut self) {
         loop {
-            let next = if self.wait_for_request() {
+            let after = if self.wait_for_request() {
                 self.serve_one()
             } else {
-                Next::Close
+                Persistence::Close
             };
-            match next {
-                Next::KeepOpen => continue,
-                Next::Close => return,
-                Next::CloseLingering => return self.linger(),
+            match after {
+                Persistence::KeepOpen(_) => continue,
+                Persistence::Close => return,
+                Persistence::CloseLingering => return self.linger(),
             }
         }
     }
@@ -155,14 +142,15 @@ impl<'a, H: Handler> Connection<'a, H> {
         !self.reader.buffer().is_empty()
     }
 
-    /// Reads one request and answers it.
-    fn serve_one(&mut self) -> Next {
+    /// Reads one request and answers it; says what happens to the
+    /// connection next.
+    fn serve_one(&mut self) -> Persistence {
         let shared = self.shared;
         let options = &shared.options;
         self.start_read_deadline();
         let head = match read_head(&mut self.reader, &options.limits) {
             Ok(Some(head)) => head,
-            Ok(None) => return Next::Close,
+            Ok(None) => return Persistence::Close,
             Err(error) => return self.refuse(error, None),
         };
         let has_body = head.framing().has_body();
@@ -170,20 +158,20 @@ impl<'a, H: Handler> Connection<'a, H> {
             Ok(accepted) => accepted,
             Err(response) => {
                 // The body was not read, so the connection cannot carry another request.
-                let next = if has_body {
-                    Next::CloseLingering
+                let after = if has_body {
+                    Persistence::CloseLingering
                 } else {
-                    self.persistence_next(&head)
+                    self.persistence_after(&head)
                 };
                 let answering = self.answering(&head);
-                return self.respond(answering, &response, next);
+                return self.respond(answering, &response, after);
             }
         };
         if has_body {
             if head.expects_continue() {
                 self.start_write_deadline(0);
                 if write_continue(self.reader.get_mut()).is_err() {
-                    return Next::Close;
+                    return Persistence::Close;
                 }
             }
             self.start_read_deadline();
@@ -199,7 +187,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             Err(error) => return self.refuse(error, Some(&head)),
         };
         let answering = self.answering(&head);
-        let next = self.persistence_next(&head);
+        let after = self.persistence_after(&head);
         let handler = &shared.handler;
         let request = Request { head, body };
         let handled = catch_unwind(AssertUnwindSafe(|| handler.handle(accepted, request)));
@@ -207,14 +195,14 @@ impl<'a, H: Handler> Connection<'a, H> {
         // request's, and the next request may have it.
         drop(reservation);
         match handled {
-            Ok(response) => self.respond(answering, &response, next),
+            Ok(response) => self.respond(answering, &response, after),
             Err(_) => {
                 eprintln!("httpdb: a request handler panicked; answering 500");
                 let response = Response::problem(
                     Status::INTERNAL_SERVER_ERROR,
                     "the server failed while answering this request",
                 );
-                self.respond(answering, &response, Next::Close)
+                self.respond(answering, &response, Persistence::Close)
             }
         }
     }
@@ -241,21 +229,17 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// waiting and no worker is free (then this one makes room, RFC 9112
     /// §9.5). If more of the client's bytes are already here, it may be
     /// pipelining, so the close lingers rather than resetting what it sent.
-    fn persistence_next(&self, head: &RequestHead) -> Next {
+    fn persistence_after(&self, head: &RequestHead) -> Persistence {
         let make_room = self.shared.stats.worker_needed() || self.shared.is_shutting_down();
-        if head.keep_alive() && !make_room {
-            Next::KeepOpen
-        } else if !self.reader.buffer().is_empty() {
-            Next::CloseLingering
-        } else {
-            Next::Close
+        match head.persistence() {
+            keep @ Persistence::KeepOpen(_) if !make_room => keep,
+            _ => Persistence::close(!self.reader.buffer().is_empty()),
         }
     }
 
     fn answering(&self, head: &RequestHead) -> Answering {
         Answering {
             omit_body: *head.method() == Method::Head,
-            version: head.version(),
             request_line: self
                 .shared
                 .access_log
@@ -265,9 +249,9 @@ impl<'a, H: Handler> Connection<'a, H> {
     }
 
     /// Answers a request that could not be read, then closes.
-    fn refuse(&mut self, error: HttpError, head: Option<&RequestHead>) -> Next {
+    fn refuse(&mut self, error: HttpError, head: Option<&RequestHead>) -> Persistence {
         let Some(status) = error.status() else {
-            return Next::Close;
+            return Persistence::Close;
         };
         let mut response = Response::problem(status, error.to_string());
         if status == Status::SERVICE_UNAVAILABLE {
@@ -277,20 +261,20 @@ impl<'a, H: Handler> Connection<'a, H> {
             Some(head) => self.answering(head),
             None => Answering {
                 omit_body: false,
-                version: Version::Http11,
                 request_line: None,
             },
         };
-        self.respond(answering, &response, Next::CloseLingering)
+        self.respond(answering, &response, Persistence::CloseLingering)
     }
 
-    /// Writes the response with the `Connection` header `next` calls for.
-    fn respond(&mut self, answering: Answering, response: &Response, next: Next) -> Next {
-        let persistence = match (&next, answering.version) {
-            (Next::KeepOpen, Version::Http10) => Persistence::KeepAliveHttp10,
-            (Next::KeepOpen, Version::Http11) => Persistence::KeepAlive,
-            _ => Persistence::Close,
-        };
+    /// Writes the response with the `Connection` header that `after` calls
+    /// for; a response that cannot be written closes the connection.
+    fn respond(
+        &mut self,
+        answering: Answering,
+        response: &Response,
+        after: Persistence,
+    ) -> Persistence {
         // Counted before it is sent, so a client that has read this response
         // and then asks /_stats finds it counted.
         self.shared.stats.response_sent(response.status());
@@ -305,7 +289,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             &mut self.scratch,
             response,
             answering.omit_body,
-            persistence,
+            after,
         );
         if let Some(log) = &self.shared.access_log {
             log.record(Record {
@@ -317,8 +301,8 @@ impl<'a, H: Handler> Connection<'a, H> {
             });
         }
         match written {
-            Ok(_) => next,
-            Err(_) => Next::Close,
+            Ok(_) => after,
+            Err(_) => Persistence::Close,
         }
     }
 
