@@ -103,7 +103,8 @@ fn get_request(raw: &[u8]) -> Result<Request, String> {
                 continue;
             }
             let (key, value) = (items[0], items[1..].join(":"));
-            req.headers.insert(key.to_uppercase(), value.trim().to_string());
+            req.headers
+                .insert(key.to_uppercase(), value.trim().to_string());
         }
     }
     Ok(req)

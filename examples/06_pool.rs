@@ -42,7 +42,11 @@ fn main() -> io::Result<()> {
     let listener = TcpListener::bind(addr.as_deref().unwrap_or("127.0.0.1:8080"))?;
     // With port 0 the system picks a free port: print the one we got.
     println!("listening on http://{}", listener.local_addr()?);
-    pool::serve(listener.incoming(), ThreadPool::new(WORKERS), echo::answer_one)
+    pool::serve(
+        listener.incoming(),
+        ThreadPool::new(WORKERS),
+        echo::answer_one,
+    )
 }
 
 #[cfg(test)]

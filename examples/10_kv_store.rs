@@ -68,7 +68,9 @@ fn main() -> io::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     let store = Arc::new(Store::default());
     let pool = ThreadPool::new(WORKERS);
-    connection::serve(listener.incoming(), pool, TIMEOUTS, move |request| handle(&store, request))
+    connection::serve(listener.incoming(), pool, TIMEOUTS, move |request| {
+        handle(&store, request)
+    })
 }
 
 /// What a request means. The key is the target's path, without the query.
@@ -98,7 +100,9 @@ fn get(store: &Store, key: &str) -> Response {
 /// Stores the body: 201 and its Location if the key is new, 200 if it
 /// replaced a value (RFC 9110 §9.3.4).
 fn put(store: &Store, key: &str, request: &Request) -> Response {
-    let content_type = request.header("content-type").unwrap_or("application/octet-stream");
+    let content_type = request
+        .header("content-type")
+        .unwrap_or("application/octet-stream");
     if is_json(content_type) {
         // The bytes are stored as sent; parsing only checks them.
         if let Err(error) = serde_json::from_slice::<Value>(&request.body) {
@@ -137,7 +141,11 @@ fn all(store: &Store) -> Response {
         let described = json!({"content_type": entry.content_type, "size": size, "value": value});
         everything.insert(key.clone(), described);
     }
-    Response::new(200, "application/json", Value::Object(everything).to_string())
+    Response::new(
+        200,
+        "application/json",
+        Value::Object(everything).to_string(),
+    )
 }
 
 /// `application/json`, or any `+json` type, whatever its parameters.

@@ -24,7 +24,9 @@
 use std::io::{BufRead, Write};
 use std::net::TcpStream;
 
-use crate::http::{HttpError, MAX_BODY, Request, content_length, error, read_exactly, read_head, read_line};
+use crate::http::{
+    HttpError, MAX_BODY, Request, content_length, error, read_exactly, read_head, read_line,
+};
 
 /// The most trailer fields after a chunked body.
 const MAX_TRAILERS: usize = 100;
@@ -37,7 +39,10 @@ pub enum Framing {
 
 /// Reads a whole request, its body framed by the rules above. `stream` is
 /// where `100 Continue` is written.
-pub fn read_request(reader: &mut impl BufRead, stream: &TcpStream) -> Result<Option<Request>, HttpError> {
+pub fn read_request(
+    reader: &mut impl BufRead,
+    stream: &TcpStream,
+) -> Result<Option<Request>, HttpError> {
     let Some(mut request) = read_head(reader)? else {
         return Ok(None);
     };
@@ -58,9 +63,10 @@ pub fn framing(request: &Request) -> Result<Framing, HttpError> {
     let Some(codings) = request.header_list("transfer-encoding") else {
         return match content_length(request)? {
             Some(length) => Ok(Framing::Length(length)),
-            None if matches!(request.method.as_str(), "POST" | "PUT") => {
-                Err(error(411, "a POST or PUT needs Content-Length or a chunked body"))
-            }
+            None if matches!(request.method.as_str(), "POST" | "PUT") => Err(error(
+                411,
+                "a POST or PUT needs Content-Length or a chunked body",
+            )),
             None => Ok(Framing::Length(0)),
         };
     };
@@ -98,9 +104,14 @@ fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, HttpError> {
     loop {
         let line = read_line(reader, 400)?.ok_or_else(|| error(400, "the body ended early"))?;
         // Extensions after a `;` are allowed, and ignored (§7.1.1).
-        let size = line.split(';').next().unwrap_or_default().trim_matches([' ', '\t']);
+        let size = line
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim_matches([' ', '\t']);
         // 1*HEXDIG: `u64::from_str_radix` alone would also take a sign.
-        let hex = !size.is_empty() && size.len() <= 15 && size.bytes().all(|b| b.is_ascii_hexdigit());
+        let hex =
+            !size.is_empty() && size.len() <= 15 && size.bytes().all(|b| b.is_ascii_hexdigit());
         let Some(size) = u64::from_str_radix(size, 16).ok().filter(|_| hex) else {
             return Err(error(400, "a chunk size is not a hexadecimal number"));
         };

@@ -48,7 +48,9 @@ pub fn serve<H>(
 where
     H: Fn(&Request) -> Response + Send + Sync + 'static,
 {
-    pool::serve(incoming, pool, move |stream| serve_connection(&stream, timeouts, &handler))
+    pool::serve(incoming, pool, move |stream| {
+        serve_connection(&stream, timeouts, &handler)
+    })
 }
 
 /// Serves requests on `stream` until the client closes it, stays idle too
@@ -94,6 +96,10 @@ pub fn serve_connection(
 /// keeps it, and HTTP/1.0 keeps it only if it said `Connection: keep-alive`.
 pub fn keep_alive(request: &Request) -> bool {
     let options = request.header_list("connection").unwrap_or_default();
-    let says = |option: &str| options.split(',').any(|o| o.trim().eq_ignore_ascii_case(option));
+    let says = |option: &str| {
+        options
+            .split(',')
+            .any(|o| o.trim().eq_ignore_ascii_case(option))
+    };
     !says("close") && (!request.is_http10() || says("keep-alive"))
 }

@@ -15,7 +15,10 @@ use crate::http::{HttpError, Request, Response, read_request, respond_and_close}
 /// as they came, and its body, with every byte that is not printable ASCII
 /// escaped (`\n`, `\r`, `\xff`), so you see exactly what arrived.
 pub fn describe(request: &Request) -> Response {
-    let mut text = format!("{} {} {}\n", request.method, request.target, request.version);
+    let mut text = format!(
+        "{} {} {}\n",
+        request.method, request.target, request.version
+    );
     for (name, value) in &request.headers {
         text.push_str(&format!("{name}: {value}\n"));
     }

@@ -41,14 +41,22 @@ impl Request {
     /// The value of the header `name`, whatever the case it was sent in
     /// (RFC 9110 §5.1).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let mut values = self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
         values.next().map(|(_, value)| value.as_str())
     }
 
     /// Every value of the header `name`, joined with commas: a field sent
     /// on several lines is one list (RFC 9110 §5.3).
     pub fn header_list(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
         (!values.is_empty()).then(|| values.join(","))
     }
 
@@ -147,7 +155,10 @@ pub fn read_head(reader: &mut impl BufRead) -> Result<Option<Request>, HttpError
         body: Vec::new(),
     };
     // HTTP/1.1 requires exactly one Host; HTTP/1.0 may omit it (RFC 9112 §3.2).
-    let hosts = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("host"));
+    let hosts = request
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("host"));
     if !request.is_http10() && hosts.count() != 1 {
         return Err(error(400, "an HTTP/1.1 request needs exactly one Host"));
     }
@@ -185,7 +196,11 @@ pub fn read_line(reader: &mut impl BufRead, too_long: u16) -> Result<Option<Stri
 /// The body length Content-Length announces, if any (RFC 9112 §6.3).
 pub fn content_length(request: &Request) -> Result<Option<u64>, HttpError> {
     let mut length = None;
-    for (_, value) in request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
+    for (_, value) in request
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
         // Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, no spaces, and
         // two different values mean no one can tell where the body ends.
         let valid = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
@@ -220,13 +235,21 @@ impl Response {
     pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
         let headers = vec![("Content-Type", content_type.to_string())];
         let body = body.into();
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A response without a body, such as 204 or 201.
     pub fn empty(status: u16) -> Response {
         let (headers, body) = (Vec::new(), Vec::new());
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {

@@ -9,7 +9,7 @@ use super::serve;
 use support::{Server, read_to_close, send, start_printing};
 
 fn start(connections: usize) -> Server {
-    start_printing(connections, |incoming, out| serve(incoming, out))
+    start_printing(connections, serve)
 }
 
 /// The bug: a complete request, and then nothing. The client even says it
@@ -23,7 +23,10 @@ fn it_reads_a_whole_request_and_never_answers() {
     stream.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_to_close(&stream), b"", "step 01 answered");
     let printed = server.finish();
-    assert!(printed.contains("  GET / HTTP/1.1\\r\\n\n  Host: localhost\\r\\n\n  \\r\\n\n"), "{printed}");
+    assert!(
+        printed.contains("  GET / HTTP/1.1\\r\\n\n  Host: localhost\\r\\n\n  \\r\\n\n"),
+        "{printed}"
+    );
 }
 
 /// One server, one connection at a time: the second connection is not
@@ -39,9 +42,17 @@ fn connections_are_taken_one_at_a_time() {
     drop(first);
     drop(spare);
     let printed = server.finish();
-    let second = printed.find("connection 2 opened").expect("the second connection");
-    assert!(printed[..second].contains("connection 1 closed"), "{printed}");
-    assert!(printed[second..].ends_with("connection 2 opened\nconnection 2 closed\n"), "{printed}");
+    let second = printed
+        .find("connection 2 opened")
+        .expect("the second connection");
+    assert!(
+        printed[..second].contains("connection 1 closed"),
+        "{printed}"
+    );
+    assert!(
+        printed[second..].ends_with("connection 2 opened\nconnection 2 closed\n"),
+        "{printed}"
+    );
 }
 
 #[test]

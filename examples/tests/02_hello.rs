@@ -28,8 +28,14 @@ fn it_answers_and_closes() {
 #[test]
 fn it_answers_the_same_whatever_is_asked() {
     let server = start(3);
-    assert_eq!(server.exchange(b"GET /no/such/thing HTTP/1.1\r\nHost: x\r\n\r\n"), HELLO);
-    assert_eq!(server.exchange(b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n"), HELLO);
+    assert_eq!(
+        server.exchange(b"GET /no/such/thing HTTP/1.1\r\nHost: x\r\n\r\n"),
+        HELLO
+    );
+    assert_eq!(
+        server.exchange(b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        HELLO
+    );
     assert_eq!(server.exchange(b"this is not HTTP\r\n\r\n"), HELLO);
     server.finish();
 }

@@ -18,7 +18,10 @@ fn start(connections: usize) -> Server {
 fn a_request_in_two_writes_is_cut_at_the_first() {
     let server = start(1);
     let stream = server.connect();
-    send(&stream, b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n");
+    send(
+        &stream,
+        b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
+    );
     let answer = text(&read_to_close(&stream));
     assert!(answer.contains("body, 1 bytes: \\n\n"), "{answer}");
     server.finish();
@@ -50,7 +53,10 @@ fn a_json_body_is_not_the_bytes_sent() {
         json.len()
     );
     let answer = server.exchange(request.as_bytes());
-    assert!(answer.contains(r#"body, 23 bytes: \n{\n  \"hello\": \"world\"\n}"#), "{answer}");
+    assert!(
+        answer.contains(r#"body, 23 bytes: \n{\n  \"hello\": \"world\"\n}"#),
+        "{answer}"
+    );
     server.finish();
 }
 
@@ -58,7 +64,8 @@ fn a_json_body_is_not_the_bytes_sent() {
 #[test]
 fn a_binary_body_gets_no_answer() {
     let server = start(1);
-    let answer = server.exchange(b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80");
+    let answer =
+        server.exchange(b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80");
     assert_eq!(answer, "");
     server.finish();
 }
@@ -76,7 +83,10 @@ fn http_1_0_without_host_gets_no_answer() {
 fn the_response_is_malformed() {
     let server = start(1);
     let answer = server.exchange(b"GET /k HTTP/1.1\r\nHost: h:1\r\n\r\n");
-    assert!(answer.starts_with("HTTP/1.1 200\nLocation: httph:1/k\n"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200\nLocation: httph:1/k\n"),
+        "{answer}"
+    );
     assert!(!answer.contains('\r'), "{answer}");
     server.finish();
 }

@@ -24,7 +24,10 @@ fn status_and_body(answer: &str) -> (String, String) {
 fn a_request_in_two_writes_is_read_whole() {
     let server = start(1);
     let stream = server.connect();
-    send(&stream, b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n");
+    send(
+        &stream,
+        b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
+    );
     assert_unanswered(&stream);
     send(&stream, b"hello");
     let answer = text(&read_to_close(&stream));
@@ -54,9 +57,16 @@ fn bodies_are_the_bytes_sent() {
         json.len()
     );
     let answer = server.exchange(request.as_bytes());
-    assert!(answer.contains(r#"body, 24 bytes: {\r\n  \"hello\": \"world\"\r\n}"#), "{answer}");
-    let answer = server.exchange(b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80");
-    assert!(answer.ends_with("body, 3 bytes: \\xff\\x00\\x80\n"), "{answer}");
+    assert!(
+        answer.contains(r#"body, 24 bytes: {\r\n  \"hello\": \"world\"\r\n}"#),
+        "{answer}"
+    );
+    let answer =
+        server.exchange(b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80");
+    assert!(
+        answer.ends_with("body, 3 bytes: \\xff\\x00\\x80\n"),
+        "{answer}"
+    );
     server.finish();
 }
 
@@ -66,7 +76,10 @@ fn host_is_required_of_http_1_1_only() {
     let server = start(3);
     let (status, _) = status_and_body(&server.exchange(b"GET / HTTP/1.0\r\n\r\n"));
     assert_eq!(status, "HTTP/1.1 200 OK");
-    for request in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"] {
+    for request in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    ] {
         let (status, body) = status_and_body(&server.exchange(request));
         assert_eq!(status, "HTTP/1.1 400 Bad Request");
         assert_eq!(body, "an HTTP/1.1 request needs exactly one Host\n");
@@ -79,16 +92,28 @@ fn host_is_required_of_http_1_1_only() {
 fn malformed_requests_get_an_error_status() {
     let cases: [(&[u8], &str); 6] = [
         (b"GET / HTTP/1.1\r\nHost : h\r\n\r\n", "400"),
-        (b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\nhello", "400"),
-        (b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "400"),
+        (
+            b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\nhello",
+            "400",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+            "400",
+        ),
         (b"GET / HTTP/2.0\r\n\r\n", "505"),
-        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999\r\n\r\n", "413"),
+        (
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999\r\n\r\n",
+            "413",
+        ),
         (b"GET /\rx HTTP/1.1\r\nHost: h\r\n\r\n", "400"),
     ];
     let server = start(cases.len());
     for (request, status) in cases {
         let answer = server.exchange(request);
-        assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
         assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
     }
     server.finish();

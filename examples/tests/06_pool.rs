@@ -11,7 +11,9 @@ use pool::{Jobs, ThreadPool};
 use support::{Server, assert_unanswered, read_to_close, send, text};
 
 fn start_with(connections: usize, pool: ThreadPool) -> Server {
-    support::start(connections, move |incoming| pool::serve(incoming, pool, echo::answer_one))
+    support::start(connections, move |incoming| {
+        pool::serve(incoming, pool, echo::answer_one)
+    })
 }
 
 /// The trap, as the Rust Book's readers keep writing it (rust-lang/book
@@ -76,5 +78,7 @@ fn silent_clients_starve_a_fixed_pool() {
 
 #[test]
 fn transcripts_in_the_guide() {
-    support::replay_transcripts("06_pool", |connections| start_with(connections, ThreadPool::new(WORKERS)));
+    support::replay_transcripts("06_pool", |connections| {
+        start_with(connections, ThreadPool::new(WORKERS))
+    });
 }

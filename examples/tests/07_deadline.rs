@@ -13,12 +13,14 @@ use std::time::Duration;
 
 use super::{answer, echo, http, pool};
 use pool::ThreadPool;
-use support::{Server, assert_unanswered, read_to_close, send, text};
+use support::{Server, read_to_close, send, text};
 
 /// One worker, so a client that holds it holds up everyone.
 fn start_with(connections: usize, deadline: Duration) -> Server {
     support::start(connections, move |incoming| {
-        pool::serve(incoming, ThreadPool::new(1), move |stream| answer(stream, deadline))
+        pool::serve(incoming, ThreadPool::new(1), move |stream| {
+            answer(stream, deadline)
+        })
     })
 }
 
@@ -44,7 +46,11 @@ impl Trickle {
                 thread::sleep(Duration::from_millis(10));
             }
         });
-        Trickle { stream, stop, sender }
+        Trickle {
+            stream,
+            stop,
+            sender,
+        }
     }
 
     fn stop(self) -> TcpStream {
@@ -86,7 +92,10 @@ fn a_deadline_stops_a_trickle() {
     let other = server.connect();
     send(&other, b"GET / HTTP/1.0\r\n\r\n");
     let refused = text(&read_to_close(&trickle.stream));
-    assert!(refused.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{refused}");
+    assert!(
+        refused.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{refused}"
+    );
     assert!(text(&read_to_close(&other)).starts_with("HTTP/1.1 200 OK\r\n"));
     drop((trickle.stop(), other));
     server.finish();

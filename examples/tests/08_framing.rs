@@ -13,7 +13,9 @@ use support::{Server, read_to_close, send, text};
 
 fn start(connections: usize) -> Server {
     support::start(connections, |incoming| {
-        pool::serve(incoming, ThreadPool::new(2), |stream| answer(stream, Duration::from_secs(5)))
+        pool::serve(incoming, ThreadPool::new(2), |stream| {
+            answer(stream, Duration::from_secs(5))
+        })
     })
 }
 
@@ -26,7 +28,10 @@ fn a_chunked_body_is_read() {
         b"POST /k HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
           5;note=x\r\nhello\r\n6\r\n world\r\n0\r\nChecksum: 1\r\n\r\n",
     );
-    assert!(answer.ends_with("body, 11 bytes: hello world\n"), "{answer}");
+    assert!(
+        answer.ends_with("body, 11 bytes: hello world\n"),
+        "{answer}"
+    );
     server.finish();
 }
 
@@ -47,7 +52,10 @@ fn unclear_framing_is_refused() {
     let server = start(cases.len());
     for (request, status) in cases {
         let answer = server.exchange(request);
-        assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
     }
     server.finish();
 }
@@ -58,16 +66,26 @@ fn unclear_framing_is_refused() {
 fn a_client_that_expects_100_continue_is_told_to_go_on() {
     let server = start(1);
     let stream = server.connect();
-    send(&stream, b"PUT /k HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    send(
+        &stream,
+        b"PUT /k HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    );
     let mut reader = BufReader::new(&stream);
     let mut interim = String::new();
     while !interim.ends_with("\r\n\r\n") {
-        assert_ne!(reader.read_line(&mut interim).unwrap(), 0, "closed: {interim}");
+        assert_ne!(
+            reader.read_line(&mut interim).unwrap(),
+            0,
+            "closed: {interim}"
+        );
     }
     assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
     send(&stream, b"hello");
     let answer = text(&read_to_close(&stream));
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with("body, 5 bytes: hello\n"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with("body, 5 bytes: hello\n"),
+        "{answer}"
+    );
     drop(reader);
     drop(stream);
     server.finish();
@@ -78,9 +96,13 @@ fn a_client_that_expects_100_continue_is_told_to_go_on() {
 #[test]
 fn a_second_request_on_the_connection_is_not_answered() {
     let server = start(1);
-    let answer = server.exchange(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    let answer =
+        server.exchange(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(support::responses(&answer), 1, "{answer}");
-    assert!(answer.contains("GET /1 HTTP/1.1\n") && answer.contains("\r\nConnection: close\r\n"), "{answer}");
+    assert!(
+        answer.contains("GET /1 HTTP/1.1\n") && answer.contains("\r\nConnection: close\r\n"),
+        "{answer}"
+    );
     server.finish();
 }
 

@@ -19,7 +19,10 @@ use pool::ThreadPool;
 use support::{PATIENCE, Server, assert_unanswered};
 
 fn start_with(connections: usize, workers: usize, idle: Duration) -> Server {
-    let timeouts = Timeouts { request: Duration::from_secs(5), idle };
+    let timeouts = Timeouts {
+        request: Duration::from_secs(5),
+        idle,
+    };
     support::start(connections, move |incoming| {
         connection::serve(incoming, ThreadPool::new(workers), timeouts, echo::describe)
     })
@@ -52,10 +55,16 @@ fn pipelined_requests_are_answered_in_order() {
         .unwrap();
     for request_line in ["GET /1 HTTP/1.1\n", "POST /2 HTTP/1.1\n"] {
         let response = next(&mut client);
-        assert!(response.text().starts_with(request_line) && !response.closes(), "{response:?}");
+        assert!(
+            response.text().starts_with(request_line) && !response.closes(),
+            "{response:?}"
+        );
     }
     let last = next(&mut client);
-    assert!(last.text().starts_with("GET /3 HTTP/1.1\n") && last.closes(), "{last:?}");
+    assert!(
+        last.text().starts_with("GET /3 HTTP/1.1\n") && last.closes(),
+        "{last:?}"
+    );
     assert!(client.is_closed());
     drop(client);
     server.finish();
@@ -67,11 +76,16 @@ fn pipelined_requests_are_answered_in_order() {
 fn http_1_0_keeps_the_connection_only_when_asked() {
     let server = start(2);
     let mut asked = client(&server);
-    asked.send_raw(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n").unwrap();
+    asked
+        .send_raw(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n")
+        .unwrap();
     let first = next(&mut asked);
     assert_eq!(first.header("connection"), Some("keep-alive"));
     let second = next(&mut asked);
-    assert!(second.text().starts_with("GET /b HTTP/1.0\n") && second.closes(), "{second:?}");
+    assert!(
+        second.text().starts_with("GET /b HTTP/1.0\n") && second.closes(),
+        "{second:?}"
+    );
     assert!(asked.is_closed());
     let mut plain = client(&server);
     plain.send_raw(b"GET /c HTTP/1.0\r\n\r\n").unwrap();
@@ -98,10 +112,16 @@ fn serve_with_a_reader_per_request(stream: TcpStream) -> io::Result<()> {
 #[test]
 fn a_reader_per_request_loses_pipelined_requests() {
     let server = support::start(1, |incoming| {
-        pool::serve(incoming, ThreadPool::new(1), serve_with_a_reader_per_request)
+        pool::serve(
+            incoming,
+            ThreadPool::new(1),
+            serve_with_a_reader_per_request,
+        )
     });
     let mut client = client(&server);
-    client.send_raw(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    client
+        .send_raw(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
     assert!(next(&mut client).text().starts_with("GET /1 HTTP/1.1\n"));
     assert!(client.buffered().is_empty());
     assert_unanswered(client.stream());
@@ -114,7 +134,9 @@ fn a_reader_per_request_loses_pipelined_requests() {
 fn an_idle_connection_is_closed_at_its_timeout() {
     let server = start_with(1, 1, Duration::from_millis(200));
     let mut client = client(&server);
-    client.send_raw(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    client
+        .send_raw(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
     assert!(!next(&mut client).closes());
     assert!(client.is_closed(), "still open after the idle timeout");
     drop(client);
@@ -129,11 +151,15 @@ fn idle_keep_alive_connections_hold_the_workers() {
     let server = start_with(3, 2, Duration::from_secs(10));
     let mut idle: Vec<Client> = (0..2).map(|_| client(&server)).collect();
     for client in &mut idle {
-        client.send_raw(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+        client
+            .send_raw(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .unwrap();
         assert!(!next(client).closes());
     }
     let mut other = client(&server);
-    other.send_raw(b"GET /other HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    other
+        .send_raw(b"GET /other HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
     assert_unanswered(other.stream());
     idle.pop();
     assert!(next(&mut other).text().starts_with("GET /other HTTP/1.1\n"));

@@ -19,9 +19,14 @@ fn start(connections: usize) -> Server {
 }
 
 fn start_with_store(connections: usize, store: Arc<Store>) -> Server {
-    let timeouts = Timeouts { request: Duration::from_secs(5), idle: Duration::from_secs(5) };
+    let timeouts = Timeouts {
+        request: Duration::from_secs(5),
+        idle: Duration::from_secs(5),
+    };
     support::start(connections, move |incoming| {
-        connection::serve(incoming, ThreadPool::new(2), timeouts, move |r| handle(&store, r))
+        connection::serve(incoming, ThreadPool::new(2), timeouts, move |r| {
+            handle(&store, r)
+        })
     })
 }
 
@@ -34,19 +39,42 @@ fn values_are_stored_replaced_and_deleted() {
     let server = start(1);
     let mut client = Client::connect_to(server.addr, PATIENCE).unwrap();
     let put = |body: &'static [u8]| {
-        Request::new("PUT", "/hello").header("Content-Type", "text/plain").body(body)
+        Request::new("PUT", "/hello")
+            .header("Content-Type", "text/plain")
+            .body(body)
     };
     let created = exchange(&mut client, put(b"A quick brown fox"));
-    assert_eq!((created.status(), created.header("location")), (201, Some("/hello")));
+    assert_eq!(
+        (created.status(), created.header("location")),
+        (201, Some("/hello"))
+    );
     assert_eq!(exchange(&mut client, put(b"A lazy dog")).status(), 200);
     let got = exchange(&mut client, Request::new("GET", "/hello?ignored=query"));
-    assert_eq!((got.status(), got.header("content-type")), (200, Some("text/plain")));
+    assert_eq!(
+        (got.status(), got.header("content-type")),
+        (200, Some("text/plain"))
+    );
     assert_eq!(got.body, b"A lazy dog");
-    assert!(got.header("date").is_some_and(|date| date.ends_with(" GMT")));
-    assert_eq!(exchange(&mut client, Request::new("DELETE", "/hello")).status(), 204);
-    assert_eq!(exchange(&mut client, Request::new("DELETE", "/hello")).status(), 404);
-    assert_eq!(exchange(&mut client, Request::new("GET", "/hello")).status(), 404);
-    assert_eq!(exchange(&mut client, Request::new("PATCH", "/hello")).status(), 405);
+    assert!(
+        got.header("date")
+            .is_some_and(|date| date.ends_with(" GMT"))
+    );
+    assert_eq!(
+        exchange(&mut client, Request::new("DELETE", "/hello")).status(),
+        204
+    );
+    assert_eq!(
+        exchange(&mut client, Request::new("DELETE", "/hello")).status(),
+        404
+    );
+    assert_eq!(
+        exchange(&mut client, Request::new("GET", "/hello")).status(),
+        404
+    );
+    assert_eq!(
+        exchange(&mut client, Request::new("PATCH", "/hello")).status(),
+        405
+    );
     drop(client);
     server.finish();
 }
@@ -66,13 +94,24 @@ fn step_03s_requests_are_served() {
     let chunked = b"POST /chunks HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
     client.send_raw(chunked).unwrap();
     assert_eq!(client.read_response(false).unwrap().status(), 201);
-    for (key, value) in [("/bin", &binary[..]), ("/json", &json[..]), ("/chunks", b"abc")] {
-        assert_eq!(exchange(&mut client, Request::new("GET", key)).body, value, "{key}");
+    for (key, value) in [
+        ("/bin", &binary[..]),
+        ("/json", &json[..]),
+        ("/chunks", b"abc"),
+    ] {
+        assert_eq!(
+            exchange(&mut client, Request::new("GET", key)).body,
+            value,
+            "{key}"
+        );
     }
     let without_host = server.connect();
     support::send(&without_host, b"GET /bin HTTP/1.0\r\n\r\n");
     let answer = support::read_to_close(&without_host);
-    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n") && answer.ends_with(&binary), "{answer:?}");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK\r\n") && answer.ends_with(&binary),
+        "{answer:?}"
+    );
     drop(without_host);
     drop(client);
     server.finish();
@@ -86,8 +125,14 @@ fn json_must_parse() {
     let request = Request::new("POST", "/oops").header("Content-Type", "application/ld+json");
     let refused = exchange(&mut client, request.body(b"{\"hello\": world}"));
     assert_eq!(refused.status(), 400);
-    assert_eq!(refused.text(), "the body is not valid JSON: expected value at line 1 column 11\n");
-    assert_eq!(exchange(&mut client, Request::new("GET", "/oops")).status(), 404);
+    assert_eq!(
+        refused.text(),
+        "the body is not valid JSON: expected value at line 1 column 11\n"
+    );
+    assert_eq!(
+        exchange(&mut client, Request::new("GET", "/oops")).status(),
+        404
+    );
     drop(client);
     server.finish();
 }
@@ -97,7 +142,9 @@ fn json_must_parse() {
 #[test]
 fn a_restart_forgets_everything() {
     let server = start(1);
-    let answer = server.exchange(b"POST /hello HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+    let answer = server.exchange(
+        b"POST /hello HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    );
     assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
     server.finish();
     let restarted = start(1);

@@ -65,7 +65,9 @@ impl Server {
     /// A new connection to the server, with a read timeout.
     pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect(self.addr).expect("connect");
-        stream.set_read_timeout(Some(PATIENCE)).expect("read timeout");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("read timeout");
         stream
     }
 
@@ -106,7 +108,10 @@ pub fn read_to_close(mut stream: &TcpStream) -> Vec<u8> {
             Ok(0) => return received,
             Ok(n) => received.extend_from_slice(&buffer[..n]),
             Err(e) if is_timeout(&e) => {
-                panic!("the server neither answered nor closed: {}", text(&received))
+                panic!(
+                    "the server neither answered nor closed: {}",
+                    text(&received)
+                )
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return received,
@@ -129,7 +134,9 @@ pub fn assert_unanswered_for(mut stream: &TcpStream, wait: Duration) {
         Ok(0) => panic!("the server closed the connection instead of leaving it waiting"),
         other => panic!("the server answered, or failed, when it should be stuck: {other:?}"),
     }
-    stream.set_read_timeout(Some(PATIENCE)).expect("read timeout");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("read timeout");
 }
 
 fn is_timeout(error: &io::Error) -> bool {
@@ -138,7 +145,10 @@ fn is_timeout(error: &io::Error) -> bool {
 
 /// How many status lines (`HTTP/1.x NNN`) `received` holds.
 pub fn responses(received: &str) -> usize {
-    received.lines().filter(|line| line.starts_with("HTTP/1.")).count()
+    received
+        .lines()
+        .filter(|line| line.starts_with("HTTP/1."))
+        .count()
 }
 
 // ---------------------------------------------------------------------------
@@ -171,7 +181,10 @@ pub fn responses(received: &str) -> usize {
 /// first difference.
 pub fn replay_transcripts(step: &str, start: impl FnOnce(usize) -> Server) {
     let commands = transcript_commands(step);
-    assert!(!commands.is_empty(), "docs/LEARN.md shows no transcript for {step}");
+    assert!(
+        !commands.is_empty(),
+        "docs/LEARN.md shows no transcript for {step}"
+    );
     let clients = commands.iter().filter(|c| !c.is_server()).count();
     let server = start(clients);
     let port = server.addr.port();
@@ -208,11 +221,19 @@ impl Shown {
     fn server_addr(&self, step: &str) -> String {
         let rest = self.command.trim_start_matches("cargo run --example ");
         let mut words = rest.split_whitespace();
-        assert_eq!(words.next(), Some(step), "docs/LEARN.md:{}: runs another step", self.line);
+        assert_eq!(
+            words.next(),
+            Some(step),
+            "docs/LEARN.md:{}: runs another step",
+            self.line
+        );
         match (words.next(), words.next()) {
             (None, _) => "127.0.0.1:8080".to_string(),
             (Some("--"), Some(addr)) => addr.to_string(),
-            _ => panic!("docs/LEARN.md:{}: cannot read `{}`", self.line, self.command),
+            _ => panic!(
+                "docs/LEARN.md:{}: cannot read `{}`",
+                self.line, self.command
+            ),
         }
     }
 
@@ -222,13 +243,19 @@ impl Shown {
             return self.run_curl(addr);
         }
         let Some(script) = self.command.strip_suffix(" | nc 127.0.0.1 8080") else {
-            panic!("docs/LEARN.md:{}: cannot replay `{}`", self.line, self.command);
+            panic!(
+                "docs/LEARN.md:{}: cannot replay `{}`",
+                self.line, self.command
+            );
         };
         let script = script.trim_start_matches('(').trim_end_matches(')');
         let stream = TcpStream::connect(addr).expect("connect");
         let mut received = Vec::new();
         for step in split_outside_quotes(script, "; ") {
-            if let Some(format) = step.strip_prefix("printf '").and_then(|s| s.strip_suffix('\'')) {
+            if let Some(format) = step
+                .strip_prefix("printf '")
+                .and_then(|s| s.strip_suffix('\''))
+            {
                 // The server may have closed already; a shell's printf would
                 // die of SIGPIPE just as quietly.
                 let _ = (&stream).write_all(&printf(format, self.line));
@@ -248,8 +275,13 @@ impl Shown {
 
     fn run_curl(&self, addr: SocketAddr) -> String {
         let args = shell_words(&self.command["curl ".len()..], self.line);
-        let args = args.iter().map(|arg| arg.replace("127.0.0.1:8080", &addr.to_string()));
-        let output = Command::new("curl").args(args).output().expect("run curl (CI installs it)");
+        let args = args
+            .iter()
+            .map(|arg| arg.replace("127.0.0.1:8080", &addr.to_string()));
+        let output = Command::new("curl")
+            .args(args)
+            .output()
+            .expect("run curl (CI installs it)");
         text(&output.stdout)
     }
 }
@@ -258,7 +290,10 @@ impl Shown {
 fn read_until(mut stream: &TcpStream, wait: Duration, received: &mut Vec<u8>) {
     let until = Instant::now() + wait;
     let mut buffer = [0; 4096];
-    while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+    while let Some(left) = until
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+    {
         stream.set_read_timeout(Some(left)).expect("read timeout");
         match stream.read(&mut buffer) {
             Ok(0) => break,
@@ -267,7 +302,9 @@ fn read_until(mut stream: &TcpStream, wait: Duration, received: &mut Vec<u8>) {
             Err(_) => break,
         }
     }
-    stream.set_read_timeout(Some(PATIENCE)).expect("read timeout");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("read timeout");
 }
 
 fn compare(shown: &Shown, actual: &str) {
@@ -292,7 +329,11 @@ fn normalise(text: &str, port: u16) -> String {
         Some((name, _)) if name.eq_ignore_ascii_case("date") => "Date: <date>".to_string(),
         _ => line.to_string(),
     });
-    lines.collect::<Vec<_>>().join("\n").trim_end_matches('\n').to_string()
+    lines
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end_matches('\n')
+        .to_string()
 }
 
 /// The console blocks of the section of docs/LEARN.md that names `step`.
@@ -311,10 +352,15 @@ pub fn transcript_commands(step: &str) -> Vec<Shown> {
             if let Some(command) = line.strip_prefix("$ ") {
                 let (command, comment) = match split_outside_quotes(command, " # ").as_slice() {
                     [command] => (command.to_string(), String::new()),
-                    [command, comment] => (command.to_string(), comment.to_string()),
+                    [command, comment] => (command.trim_end().to_string(), comment.to_string()),
                     _ => panic!("docs/LEARN.md:{}: two comments", index + 1),
                 };
-                shown.push(Shown { line: index + 1, command, comment, output: String::new() });
+                shown.push(Shown {
+                    line: index + 1,
+                    command,
+                    comment,
+                    output: String::new(),
+                });
             } else if let Some(last) = shown.last_mut() {
                 last.output.push_str(line);
                 last.output.push('\n');
