@@ -3,10 +3,10 @@
 //!
 //! Step 02 never looked at the request. To tell a GET from a POST, or
 //! `/hello` from `/json`, the post parsed it with `get_request` and answered
-//! with `get_response` (its `httpdb.py`; the peer copy is
-//! `shared/peers/seed_httpdb.py`). Both are here as the post wrote them,
-//! faults included, and the server answers every request with what the
-//! parser understood of it, so each fault shows:
+//! with `get_response` (its `httpdb.py`, of which the peer benchmarks keep
+//! a copy, `../shared/peers/seed_httpdb.py`). Both are here as the post
+//! wrote them, faults included, and the server answers every request with
+//! what the parser understood of it, so each fault shows:
 //! 1. One `recv(1024)` is taken as the whole request. A request that comes
 //!    in two writes, or is longer than 1024 bytes, is cut short; TCP is a
 //!    byte stream and keeps no message boundaries (RFC 9112 §2.1).

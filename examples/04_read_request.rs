@@ -2,8 +2,8 @@
 //!
 //! Step 03 took one `read` for the whole request, split it on the wrong
 //! character, ignored Content-Length and decoded bytes as text. This step
-//! reads the way every later one does, with the module it introduces,
-//! `parts/http.rs`:
+//! reads the way every later one does, with the modules it introduces,
+//! `parts/request.rs` and `parts/response.rs`:
 //! - a `BufReader` over the connection, and the request read from it line
 //!   by line, so it no longer matters how the bytes were cut into packets;
 //! - each line ends in CRLF (or a bare LF), removed (RFC 9112 §2.2);
@@ -26,8 +26,10 @@
 
 #[path = "parts/echo.rs"]
 mod echo;
-#[path = "parts/http.rs"]
-mod http;
+#[path = "parts/request.rs"]
+mod request;
+#[path = "parts/response.rs"]
+mod response;
 
 use std::io;
 use std::net::{TcpListener, TcpStream};

@@ -17,8 +17,10 @@
 
 #[path = "parts/echo.rs"]
 mod echo;
-#[path = "parts/http.rs"]
-mod http;
+#[path = "parts/request.rs"]
+mod request;
+#[path = "parts/response.rs"]
+mod response;
 
 use std::io;
 use std::net::{TcpListener, TcpStream};

@@ -24,10 +24,12 @@
 
 #[path = "parts/echo.rs"]
 mod echo;
-#[path = "parts/http.rs"]
-mod http;
 #[path = "parts/pool.rs"]
 mod pool;
+#[path = "parts/request.rs"]
+mod request;
+#[path = "parts/response.rs"]
+mod response;
 
 use std::io;
 use std::net::TcpListener;

@@ -21,10 +21,12 @@
 mod deadline;
 #[path = "parts/echo.rs"]
 mod echo;
-#[path = "parts/http.rs"]
-mod http;
 #[path = "parts/pool.rs"]
 mod pool;
+#[path = "parts/request.rs"]
+mod request;
+#[path = "parts/response.rs"]
+mod response;
 
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -50,7 +52,7 @@ fn main() -> io::Result<()> {
 /// Reads one request, all of it within `deadline`, and answers it.
 fn answer(stream: TcpStream, deadline: Duration) -> io::Result<()> {
     let mut reader = BufReader::new(Deadline::new(&stream, Instant::now() + deadline));
-    echo::answer(&stream, http::read_request(&mut reader))
+    echo::answer(&stream, request::read_request(&mut reader))
 }
 
 #[cfg(test)]

@@ -22,10 +22,12 @@ mod body;
 mod deadline;
 #[path = "parts/echo.rs"]
 mod echo;
-#[path = "parts/http.rs"]
-mod http;
 #[path = "parts/pool.rs"]
 mod pool;
+#[path = "parts/request.rs"]
+mod request;
+#[path = "parts/response.rs"]
+mod response;
 
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};

@@ -28,10 +28,12 @@ mod body;
 mod connection;
 #[path = "parts/deadline.rs"]
 mod deadline;
-#[path = "parts/http.rs"]
-mod http;
 #[path = "parts/pool.rs"]
 mod pool;
+#[path = "parts/request.rs"]
+mod request;
+#[path = "parts/response.rs"]
+mod response;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -42,8 +44,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use connection::Timeouts;
-use http::{Request, Response};
 use pool::ThreadPool;
+use request::Request;
+use response::Response;
 
 /// How many connections are served at once.
 const WORKERS: usize = 4;

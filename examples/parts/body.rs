@@ -10,7 +10,7 @@
 //!   chunks (§7.1). Any other last coding: 400. A coding before chunked
 //!   (`gzip, chunked`): 501, since these examples decode none (§6.1). And
 //!   HTTP/1.0 has no Transfer-Encoding at all: 400 (§6.1).
-//! - `Content-Length`: that many bytes (`http.rs`).
+//! - `Content-Length`: that many bytes (`request.rs`).
 //! - Neither: no body. A POST or PUT without one is refused with 411 Length
 //!   Required (RFC 9110 §15.5.12), since it surely meant to send one.
 //!
@@ -24,7 +24,7 @@
 use std::io::{BufRead, Write};
 use std::net::TcpStream;
 
-use crate::http::{
+use crate::request::{
     HttpError, MAX_BODY, Request, content_length, error, read_exactly, read_head, read_line,
 };
 

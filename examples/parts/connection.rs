@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 
 use crate::body::read_request;
 use crate::deadline::Deadline;
-use crate::http::{Request, Response, respond_and_close, write_response};
 use crate::pool::{self, ThreadPool};
+use crate::request::Request;
+use crate::response::{Response, respond_and_close, write_response};
 
 #[derive(Clone, Copy)]
 pub struct Timeouts {

@@ -1,6 +1,6 @@
 //! The answer of steps 04 to 09: what the server understood of a request.
 //! Step 04 builds it. It is the application those steps run; the protocol
-//! is in `http.rs`, `body.rs` and `connection.rs`.
+//! is in `request.rs`, `response.rs`, `body.rs` and `connection.rs`.
 
 // A step includes this module and uses the parts it needs.
 #![allow(dead_code)]
@@ -9,7 +9,8 @@ use std::io::{self, BufReader};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::http::{HttpError, Request, Response, read_request, respond_and_close};
+use crate::request::{HttpError, Request, read_request};
+use crate::response::{Response, respond_and_close};
 
 /// A plain-text account of `request`: its request line, its header fields
 /// as they came, and its body, with every byte that is not printable ASCII

@@ -5,7 +5,7 @@
 mod support;
 
 use super::serve;
-use support::{Server, read_to_close, send, text};
+use support::{Server, post, read_to_close, send, text};
 
 fn start(connections: usize) -> Server {
     support::start(connections, serve)
@@ -18,10 +18,7 @@ fn start(connections: usize) -> Server {
 fn a_request_in_two_writes_is_cut_at_the_first() {
     let server = start(1);
     let stream = server.connect();
-    send(
-        &stream,
-        b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
-    );
+    send(&stream, post::HEAD_THEN_BODY[0]);
     let answer = text(&read_to_close(&stream));
     assert!(answer.contains("body, 1 bytes: \\n\n"), "{answer}");
     server.finish();
@@ -34,9 +31,7 @@ fn a_request_in_two_writes_is_cut_at_the_first() {
 #[test]
 fn a_2_kb_request_is_cut_at_1024_bytes() {
     let server = start(1);
-    let mut request = b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n".to_vec();
-    request.extend([b'a'; 2000]);
-    let answer = server.exchange(&request);
+    let answer = server.exchange(&post::two_kilobytes());
     assert!(!answer.contains("body, 2000 bytes"), "{answer}");
     server.finish();
 }
@@ -47,12 +42,7 @@ fn a_2_kb_request_is_cut_at_1024_bytes() {
 #[test]
 fn a_json_body_is_not_the_bytes_sent() {
     let server = start(1);
-    let json = "{\r\n  \"hello\": \"world\"\r\n}";
-    let request = format!(
-        "POST /json HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
-        json.len()
-    );
-    let answer = server.exchange(request.as_bytes());
+    let answer = server.exchange(post::JSON_WITH_CRLF);
     assert!(
         answer.contains(r#"body, 23 bytes: \n{\n  \"hello\": \"world\"\n}"#),
         "{answer}"
@@ -64,9 +54,7 @@ fn a_json_body_is_not_the_bytes_sent() {
 #[test]
 fn a_binary_body_gets_no_answer() {
     let server = start(1);
-    let answer =
-        server.exchange(b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80");
-    assert_eq!(answer, "");
+    assert_eq!(server.exchange(post::BINARY), "");
     server.finish();
 }
 

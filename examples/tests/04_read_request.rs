@@ -5,7 +5,7 @@
 mod support;
 
 use super::serve;
-use support::{Server, assert_unanswered, read_to_close, send, text};
+use support::{Server, assert_unanswered, post, read_to_close, send, text};
 
 fn start(connections: usize) -> Server {
     support::start(connections, serve)
@@ -24,12 +24,9 @@ fn status_and_body(answer: &str) -> (String, String) {
 fn a_request_in_two_writes_is_read_whole() {
     let server = start(1);
     let stream = server.connect();
-    send(
-        &stream,
-        b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
-    );
+    send(&stream, post::HEAD_THEN_BODY[0]);
     assert_unanswered(&stream);
-    send(&stream, b"hello");
+    send(&stream, post::HEAD_THEN_BODY[1]);
     let answer = text(&read_to_close(&stream));
     assert!(answer.ends_with("body, 5 bytes: hello\n"), "{answer}");
     drop(stream);
@@ -39,9 +36,7 @@ fn a_request_in_two_writes_is_read_whole() {
 #[test]
 fn a_2_kb_request_is_read_whole() {
     let server = start(1);
-    let mut request = b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n".to_vec();
-    request.extend([b'a'; 2000]);
-    let answer = server.exchange(&request);
+    let answer = server.exchange(&post::two_kilobytes());
     assert!(answer.contains("body, 2000 bytes: aaaa"), "{answer}");
     server.finish();
 }
@@ -51,18 +46,12 @@ fn a_2_kb_request_is_read_whole() {
 #[test]
 fn bodies_are_the_bytes_sent() {
     let server = start(2);
-    let json = "{\r\n  \"hello\": \"world\"\r\n}";
-    let request = format!(
-        "POST /json HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
-        json.len()
-    );
-    let answer = server.exchange(request.as_bytes());
+    let answer = server.exchange(post::JSON_WITH_CRLF);
     assert!(
         answer.contains(r#"body, 24 bytes: {\r\n  \"hello\": \"world\"\r\n}"#),
         "{answer}"
     );
-    let answer =
-        server.exchange(b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80");
+    let answer = server.exchange(post::BINARY);
     assert!(
         answer.ends_with("body, 3 bytes: \\xff\\x00\\x80\n"),
         "{answer}"
@@ -108,12 +97,7 @@ fn malformed_requests_get_an_error_status() {
         (b"GET /\rx HTTP/1.1\r\nHost: h\r\n\r\n", "400"),
     ];
     let server = start(cases.len());
-    for (request, status) in cases {
-        let answer = server.exchange(request);
-        assert!(
-            answer.starts_with(&format!("HTTP/1.1 {status} ")),
-            "{answer}"
-        );
+    for answer in server.assert_statuses(&cases) {
         assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
     }
     server.finish();

@@ -42,6 +42,8 @@ fn a_free_worker_answers_while_another_is_busy() {
     let other = server.connect();
     get(&other);
     assert_answered(&other);
+    // Answered while the silent client still holds the other worker.
+    assert_unanswered(&silent);
     drop((silent, other));
     server.finish();
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::{answer, echo, http, pool};
+use super::{answer, echo, pool, request};
 use pool::ThreadPool;
 use support::{Server, read_to_close, send, text};
 
@@ -64,7 +64,7 @@ impl Trickle {
 /// client never waits 250 ms between bytes, so the timeout never trips.
 fn answer_with_a_read_timeout(stream: TcpStream) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_millis(250)))?;
-    echo::answer(&stream, http::read_request(&mut BufReader::new(&stream)))
+    echo::answer(&stream, request::read_request(&mut BufReader::new(&stream)))
 }
 
 #[test]

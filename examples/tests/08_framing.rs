@@ -50,13 +50,7 @@ fn unclear_framing_is_refused() {
         (b"POST / HTTP/1.1\r\nHost: h\r\nExpect: the-moon\r\nContent-Length: 1\r\n\r\nx", "417"),
     ];
     let server = start(cases.len());
-    for (request, status) in cases {
-        let answer = server.exchange(request);
-        assert!(
-            answer.starts_with(&format!("HTTP/1.1 {status} ")),
-            "{answer}"
-        );
-    }
+    server.assert_statuses(&cases);
     server.finish();
 }
 

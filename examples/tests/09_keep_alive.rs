@@ -13,7 +13,8 @@ use std::time::Duration;
 use httpdb::client::{Client, Response};
 
 use super::connection::{self, Timeouts};
-use super::http::{read_request, write_response};
+use super::request::read_request;
+use super::response::write_response;
 use super::{echo, pool};
 use pool::ThreadPool;
 use support::{PATIENCE, Server, assert_unanswered};

@@ -90,6 +90,46 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Sends each request on a new connection; asserts the status of each
+    /// answer (`"400"`); returns the answers.
+    pub fn assert_statuses(&self, cases: &[(&[u8], &str)]) -> Vec<String> {
+        let answers = cases.iter().map(|(request, status)| {
+            let answer = self.exchange(request);
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status} ")),
+                "{answer}"
+            );
+            answer
+        });
+        answers.collect()
+    }
+}
+
+/// Requests that step 03's parser gets wrong, sent again to the steps
+/// that get them right.
+pub mod post {
+    /// A head with Content-Length 5, and the body in a second write.
+    pub const HEAD_THEN_BODY: [&[u8]; 2] = [
+        b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
+        b"hello",
+    ];
+    /// A JSON body of 24 bytes, written with CRLFs.
+    pub const JSON_WITH_CRLF: &[u8] = b"POST /json HTTP/1.1\r\nHost: h\r\n\
+        Content-Type: application/json\r\nContent-Length: 24\r\n\r\n\
+        {\r\n  \"hello\": \"world\"\r\n}";
+    /// A body of three bytes that are not UTF-8.
+    pub const BINARY: &[u8] =
+        b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n\xff\x00\x80";
+
+    /// A request of 2 KB: a body of 2000 `a`s.
+    pub fn two_kilobytes() -> Vec<u8> {
+        let mut request = b"POST /k HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n".to_vec();
+        request.extend([b'a'; 2000]);
+        request
+    }
+}
+
 pub fn send(mut stream: &TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).expect("send");
 }

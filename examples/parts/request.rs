@@ -1,5 +1,5 @@
-//! Reading a request and writing a response, done properly. Step 04 builds
-//! this module; every later step reads and writes with it.
+//! Reading a request, done properly. Step 04 builds this module (and
+//! `response.rs`); every later step reads requests with it.
 //!
 //! - A request is read from a `BufRead`, line by line, so it does not matter
 //!   how its bytes were cut into packets: one `read` may return half a line
@@ -12,13 +12,13 @@
 //!   `read_exact`, however many reads it takes.
 //! - Everything a client sends is bounded: line length, header count, body
 //!   size. Past a limit the answer is an error status, not more memory.
+//! - Whatever goes wrong is an `HttpError`: the status to answer with, and
+//!   why (`response.rs` turns it into a response).
 
 // A step includes this module and uses the parts it needs.
 #![allow(dead_code)]
 
-use std::io::{self, BufRead, ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::time::{Duration, Instant};
+use std::io::{self, BufRead, ErrorKind, Read};
 
 /// The longest line of a request head. httpdb: 8 KiB for the request line.
 const MAX_LINE: usize = 8 * 1024;
@@ -38,25 +38,25 @@ pub struct Request {
 }
 
 impl Request {
-    /// The value of the header `name`, whatever the case it was sent in
-    /// (RFC 9110 §5.1).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let mut values = self
+    /// Every value of the header `name`, in the order they came, whatever
+    /// the case either is written in (RFC 9110 §5.1).
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        let named = self
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name));
-        values.next().map(|(_, value)| value.as_str())
+        named.map(|(_, value)| value.as_str()).collect()
+    }
+
+    /// The first value of the header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.values(name).first().copied()
     }
 
     /// Every value of the header `name`, joined with commas: a field sent
     /// on several lines is one list (RFC 9110 §5.3).
     pub fn header_list(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
+        let values = self.values(name);
         (!values.is_empty()).then(|| values.join(","))
     }
 
@@ -155,11 +155,7 @@ pub fn read_head(reader: &mut impl BufRead) -> Result<Option<Request>, HttpError
         body: Vec::new(),
     };
     // HTTP/1.1 requires exactly one Host; HTTP/1.0 may omit it (RFC 9112 §3.2).
-    let hosts = request
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("host"));
-    if !request.is_http10() && hosts.count() != 1 {
+    if !request.is_http10() && request.values("host").len() != 1 {
         return Err(error(400, "an HTTP/1.1 request needs exactly one Host"));
     }
     Ok(Some(request))
@@ -196,11 +192,7 @@ pub fn read_line(reader: &mut impl BufRead, too_long: u16) -> Result<Option<Stri
 /// The body length Content-Length announces, if any (RFC 9112 §6.3).
 pub fn content_length(request: &Request) -> Result<Option<u64>, HttpError> {
     let mut length = None;
-    for (_, value) in request
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-    {
+    for value in request.values("content-length") {
         // Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, no spaces, and
         // two different values mean no one can tell where the body ends.
         let valid = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
@@ -221,118 +213,4 @@ pub fn read_exactly(reader: &mut impl Read, length: u64) -> Result<Vec<u8>, Http
     let mut body = vec![0; length as usize];
     reader.read_exact(&mut body)?;
     Ok(body)
-}
-
-/// A response: a status, header fields and a body.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
-        let headers = vec![("Content-Type", content_type.to_string())];
-        let body = body.into();
-        Response {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// A response without a body, such as 204 or 201.
-    pub fn empty(status: u16) -> Response {
-        let (headers, body) = (Vec::new(), Vec::new());
-        Response {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
-        self.headers.push((name, value.into()));
-        self
-    }
-}
-
-impl HttpError {
-    pub fn response(&self) -> Response {
-        Response::new(self.status, "text/plain", format!("{}\n", self.message))
-    }
-}
-
-/// Writes `response`: status line, header fields, an empty line, the body,
-/// every line ending in CRLF (RFC 9112 §2.1, §4).
-pub fn write_response(out: &mut impl Write, response: &Response) -> io::Result<()> {
-    let status = response.status;
-    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-    for (name, value) in &response.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    // Content-Length tells the client where the body ends (RFC 9110 §8.6);
-    // a 204 has no body and must not send one (RFC 9112 §6.3).
-    if status != 204 {
-        head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    }
-    head.push_str("\r\n");
-    // One write for head and body, so a small response leaves in one packet.
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(&response.body);
-    out.write_all(&bytes)
-}
-
-/// The reason phrase for each status these examples send (RFC 9110 §15).
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        417 => "Expectation Failed",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
-}
-
-/// Sends `response` with `Connection: close` (RFC 9112 §9.6: a server that
-/// closes says so), then closes the connection in stages.
-pub fn respond_and_close(stream: &TcpStream, response: Response) -> io::Result<()> {
-    write_response(&mut &*stream, &response.with_header("Connection", "close"))?;
-    close_gently(stream);
-    Ok(())
-}
-
-/// Closes a connection so the client can read the last response.
-///
-/// Closing a socket that still has unread bytes from the client makes the
-/// kernel send a reset, which can destroy the response before the client
-/// reads it. So, as RFC 9112 §9.6 describes: half-close (no more writes),
-/// then read and drop whatever still arrives, until the client closes too or
-/// a second has passed.
-pub fn close_gently(stream: &TcpStream) {
-    if stream.shutdown(Shutdown::Write).is_err() {
-        return;
-    }
-    let deadline = Instant::now() + Duration::from_secs(1);
-    let (mut reader, mut sink) = (stream, [0; 4096]);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return;
-        }
-        if let Ok(0) | Err(_) = reader.read(&mut sink) {
-            return;
-        }
-    }
 }
