@@ -39,6 +39,11 @@ pub enum HttpError {
     ExpectationFailed(String),
     /// The server is holding as many request bodies as it allows: 503.
     Busy,
+    /// The server stopped reading the connection before the whole request
+    /// arrived, because it needed the worker for another client (a read
+    /// failed with `ConnectionAborted`): 503, and the client may send it
+    /// again.
+    Interrupted,
     /// The client went away (reset, broken pipe): there is nobody to answer.
     Disconnected(io::Error),
 }
@@ -57,6 +62,7 @@ impl HttpError {
             io::ErrorKind::UnexpectedEof => {
                 HttpError::bad("the connection was closed in the middle of the request")
             }
+            io::ErrorKind::ConnectionAborted => HttpError::Interrupted,
             _ => HttpError::Disconnected(error),
         }
     }
@@ -72,7 +78,7 @@ impl HttpError {
             HttpError::VersionNotSupported(_) => Status::HTTP_VERSION_NOT_SUPPORTED,
             HttpError::UnsupportedCoding(_) => Status::NOT_IMPLEMENTED,
             HttpError::ExpectationFailed(_) => Status::EXPECTATION_FAILED,
-            HttpError::Busy => Status::SERVICE_UNAVAILABLE,
+            HttpError::Busy | HttpError::Interrupted => Status::SERVICE_UNAVAILABLE,
             HttpError::Disconnected(_) => return None,
         })
     }
@@ -111,6 +117,10 @@ impl fmt::Display for HttpError {
             HttpError::Busy => {
                 f.write_str("too many request bodies are being received at once; try again shortly")
             }
+            HttpError::Interrupted => f.write_str(
+                "the server needed this connection for another client before the whole request \
+                 arrived; send it again",
+            ),
             HttpError::Disconnected(error) => write!(f, "the client went away: {error}"),
         }
     }

@@ -1,9 +1,9 @@
 //! One connection, from accept to close, on one worker thread.
 //!
 //! The loop for each request:
-//! 1. wait for its first byte, up to the idle timeout (RFC 9112 §9.5 lets a
-//!    server close an idle connection at any time), giving up the worker early
-//!    if a connection is waiting and no worker is free;
+//! 1. wait for its first byte, asleep in `read` until it comes, the idle
+//!    timeout ends, or the connection is reclaimed for a newcomer (`idle.rs`;
+//!    RFC 9112 §9.5 lets a server close an idle connection at any time);
 //! 2. read the head under a deadline, then ask the handler whether to go on;
 //! 3. send `100 Continue` if the client waits for it (RFC 9110 §10.1.1);
 //! 4. read the body under a fresh deadline;
@@ -18,6 +18,7 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::http::{
@@ -26,13 +27,29 @@ use crate::http::{
 };
 
 use super::access_log::Record;
-use super::deadline::{DeadlineStream, is_timeout};
+use super::deadline::DeadlineStream;
+use super::idle::Left;
 use super::shared::Shared;
 
-/// How often a worker waiting on an idle connection looks up to see whether
-/// it is needed elsewhere or the server is stopping. It bounds how long a
-/// new connection waits behind idle ones for a worker.
-const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How long after a response a keep-alive client is taken to be about to
+/// send its next request, and its connection is neither reclaimed nor
+/// closed for a newcomer. A client in a request loop sends within
+/// microseconds; one that waits longer is idle. It is also the longest a
+/// newcomer waits for a worker when every worker has just answered a
+/// request and no client says more.
+const KEEP_ALIVE_GRACE: Duration = Duration::from_millis(50);
+
+/// How a wait for more bytes ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Bytes arrived.
+    Arrived,
+    /// The client closed, the connection failed, or (after a reclaim) the
+    /// read side has nothing more to give.
+    Ended,
+    /// The deadline passed first.
+    TimedOut,
+}
 
 /// How long to keep reading (and discarding) after an error response before
 /// closing, so that the client reads the response instead of a reset.
@@ -53,6 +70,9 @@ pub(super) struct Connection<'a, H: Handler> {
     shared: &'a Shared<H>,
     /// The buffer each response head is formatted into, reused.
     scratch: Vec<u8>,
+    /// The connection was reclaimed while idle (`idle.rs`): what had arrived
+    /// is answered, then it closes.
+    reclaimed: bool,
 }
 
 impl<'a, H: Handler> Connection<'a, H> {
@@ -60,11 +80,13 @@ impl<'a, H: Handler> Connection<'a, H> {
         // Responses go out in one write each; Nagle's algorithm would only
         // hold the last segment back waiting for an ACK.
         let _ = stream.set_nodelay(true);
+        shared.stats.connection_started();
         Connection {
             reader: BufReader::with_capacity(READ_BUFFER, DeadlineStream::new(stream)),
             peer,
             shared,
             scratch: Vec::with_capacity(512),
+            reclaimed: false,
         }
     }
 
@@ -86,41 +108,71 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Waits for the first byte of the next request. `false` means close
     /// instead: the client closed, stayed idle too long, the server is
-    /// stopping, or a connection is waiting and no worker is free.
+    /// stopping, or the connection was reclaimed with nothing to answer.
+    ///
+    /// The wait has two parts. For [`KEEP_ALIVE_GRACE`] the client is taken
+    /// to be in the middle of a conversation, about to send its next
+    /// request, and the connection is not given up: closing it now would
+    /// race that request. After that it is idle, and the worker sleeps in
+    /// `read` as one of the idle connections a newcomer may reclaim
+    /// (`idle.rs`), until a request comes or the idle timeout ends.
     fn wait_for_request(&mut self) -> bool {
+        let now = Instant::now();
+        let idle_deadline = now + self.shared.options.idle_timeout;
+        let grace_deadline = (now + KEEP_ALIVE_GRACE).min(idle_deadline);
         let stats = &self.shared.stats;
         stats.worker_idle();
-        let ready = self.wait_for_first_byte();
+        let ready = loop {
+            // Bytes of a pipelined request may be buffered already; empty
+            // lines between requests count as idle time.
+            if self.skip_empty_lines() {
+                break true;
+            }
+            if self.reclaimed {
+                break false;
+            }
+            if Instant::now() < grace_deadline {
+                match self.read_more(grace_deadline) {
+                    Wait::Arrived => continue,
+                    Wait::Ended => break false,
+                    Wait::TimedOut => {}
+                }
+            }
+            if Instant::now() >= idle_deadline {
+                break false;
+            }
+            let stream = Arc::clone(self.reader.get_ref().stream());
+            let Some(ticket) = self.shared.idle.enter(&stream, now, stats) else {
+                // The server is stopping, or a newcomer needs this worker.
+                break false;
+            };
+            let read = self.read_more(idle_deadline);
+            if self.shared.idle.leave(ticket, stats) == Left::Reclaimed {
+                self.reclaimed = true;
+                self.reader.get_mut().set_reclaimed();
+            }
+            if read != Wait::Arrived {
+                break false;
+            }
+        };
         stats.worker_active();
         ready
     }
 
-    fn wait_for_first_byte(&mut self) -> bool {
-        let idle_deadline = Instant::now() + self.shared.options.idle_timeout;
+    /// Waits until more bytes arrive, the connection ends, or `deadline`.
+    fn read_more(&mut self, deadline: Instant) -> Wait {
+        self.reader.get_mut().set_read_deadline(Some(deadline));
         loop {
-            if self.skip_empty_lines() {
-                return true;
-            }
-            if self.shared.is_shutting_down() {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= idle_deadline {
-                return false;
-            }
-            let poll_deadline = (now + IDLE_POLL).min(idle_deadline);
-            self.reader.get_mut().set_read_deadline(Some(poll_deadline));
-            match self.reader.fill_buf() {
-                Ok([]) => return false,
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {
-                    if self.shared.stats.worker_needed() {
-                        return false;
-                    }
+            return match self.reader.fill_buf() {
+                Ok([]) => Wait::Ended,
+                Ok(_) => Wait::Arrived,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    Wait::TimedOut
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return false,
-            }
+                // A reset, or (after a reclaim) a read side with nothing more.
+                Err(_) => Wait::Ended,
+            };
         }
     }
 
@@ -230,7 +282,9 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// §9.5). If more of the client's bytes are already here, it may be
     /// pipelining, so the close lingers rather than resetting what it sent.
     fn persistence_after(&self, head: &RequestHead) -> Persistence {
-        let make_room = self.shared.stats.worker_needed() || self.shared.is_shutting_down();
+        let shared = self.shared;
+        let make_room =
+            self.reclaimed || shared.idle.worker_needed(&shared.stats) || shared.is_shutting_down();
         match head.persistence() {
             keep @ Persistence::KeepOpen(_) if !make_room => keep,
             _ => Persistence::close(!self.reader.buffer().is_empty()),
@@ -321,6 +375,17 @@ impl<'a, H: Handler> Connection<'a, H> {
             if read == 0 {
                 break;
             }
+        }
+    }
+}
+
+impl<H: Handler> Drop for Connection<'_, H> {
+    /// The worker is free again: counted before the reclaim it was part of
+    /// ends, so that no moment counts it as free twice.
+    fn drop(&mut self) {
+        self.shared.stats.connection_finished();
+        if self.reclaimed {
+            self.shared.idle.reclaim_finished();
         }
     }
 }

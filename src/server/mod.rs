@@ -68,6 +68,7 @@ mod access_log;
 mod budget;
 mod connection;
 mod deadline;
+mod idle;
 mod options;
 mod shared;
 
@@ -86,6 +87,7 @@ use threadpool::ThreadPool;
 use access_log::AccessLog;
 use budget::BodyBudget;
 use connection::Connection;
+use idle::IdleConnections;
 pub use options::{
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_MEMORY, DEFAULT_READ_TIMEOUT, MIN_THREADS,
     PENDING_PER_THREAD, ServerOptions, THREADS_PER_CORE, default_threads,
@@ -125,6 +127,7 @@ impl<H: Handler> Server<H> {
                     options.max_body_memory.max(options.limits.max_body),
                     Arc::clone(&stats),
                 ),
+                idle: IdleConnections::new(options.threads),
                 options,
                 stats,
                 shutting_down: Arc::new(AtomicBool::new(false)),
@@ -184,6 +187,9 @@ impl<H: Handler> Server<H> {
             }
         }
         drop(self.listener);
+        // Idle connections are woken and closed; requests in progress are
+        // answered (with `Connection: close`) and their connections closed.
+        shared.idle.close(&shared.stats);
         pool.join();
         Ok(())
     }
@@ -198,17 +204,19 @@ impl<H: Handler> Server<H> {
             return;
         }
         shared.stats.connection_queued();
-        let shared = Arc::clone(shared);
+        let worker_shared = Arc::clone(shared);
         pool.execute(move || {
-            shared.stats.connection_started();
+            let shared = worker_shared;
             let served = catch_unwind(AssertUnwindSafe(|| {
                 Connection::new(stream, peer, &shared).run();
             }));
             if served.is_err() {
                 eprintln!("httpdb: a worker panicked serving {peer}; its connection was closed");
             }
-            shared.stats.connection_finished();
         });
+        // If every worker holds a connection, one idle longest gives its
+        // worker up to the connection just queued.
+        shared.idle.make_room(&shared.stats);
     }
 
     /// Runs the server on a background thread: what tests and benchmarks use.
@@ -226,8 +234,8 @@ impl<H: Handler> Server<H> {
     }
 }
 
-/// Stops a running server: the accept loop ends, idle connections close at
-/// their next poll, and requests in progress are answered first.
+/// Stops a running server: the accept loop ends, idle connections are woken
+/// and closed at once, and requests in progress are answered first.
 #[derive(Clone, Debug)]
 pub struct ShutdownHandle {
     shutting_down: Arc<AtomicBool>,

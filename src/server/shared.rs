@@ -8,6 +8,7 @@ use crate::stats::ServerStats;
 
 use super::access_log::AccessLog;
 use super::budget::BodyBudget;
+use super::idle::IdleConnections;
 use super::options::ServerOptions;
 
 /// What the accept loop and every worker share.
@@ -18,6 +19,8 @@ pub(super) struct Shared<H> {
     pub(super) stats: Arc<ServerStats>,
     pub(super) shutting_down: Arc<AtomicBool>,
     pub(super) access_log: Option<AccessLog>,
+    /// Connections waiting for their next request, to reclaim when needed.
+    pub(super) idle: IdleConnections,
 }
 
 impl<H> Shared<H> {
