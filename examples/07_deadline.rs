@@ -3,11 +3,12 @@
 //! Step 06's workers could be held by slow clients: its read timeout
 //! limits each `read`, so a client trickling a byte every few seconds never
 //! trips it. Here each request gets one deadline (`parts/deadline.rs`, the
-//! module this step introduces): all of it must arrive within `DEADLINE` of
-//! its first read, or the answer is `408 Request Timeout` and the
-//! connection is closed (RFC 9110 §15.5.9). A worker is never held longer,
-//! whatever the client does. (RFC 9112 §9.5 lets a server close a
-//! connection that takes too long.)
+//! module this step introduces): all of it must arrive within `DEADLINE`
+//! of a worker taking the connection, or the answer is `408 Request
+//! Timeout` and the connection is closed (RFC 9110 §15.5.9). Reading a
+//! request never holds a worker longer, whatever the client does. (RFC 9112
+//! §9.5 lets a server close a connection that takes too long. Writing the
+//! answer has no deadline here; httpdb's has one.)
 //!
 //! The bug this step leaves for the next: the body is framed by
 //! Content-Length alone. A body sent in chunks (`Transfer-Encoding:

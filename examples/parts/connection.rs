@@ -13,8 +13,11 @@
 //! next request before the answer to this one (pipelining, §9.3.2), those
 //! bytes may already sit in the reader's buffer; they are the start of the
 //! next request, and a `BufReader` made anew for each request would drop
-//! them. After a malformed request nothing says where the next one starts,
-//! so the connection is answered and closed.
+//! them. And each request is read to the exact end of its body as
+//! `body.rs` frames it: a chunked body taken for no body would leave its
+//! chunks to be read as the next request, which is how a smuggled request
+//! gets in. After a malformed request nothing says where the next one
+//! starts, so the connection is answered and closed.
 
 // A step includes this module and uses the parts it needs.
 #![allow(dead_code)]
