@@ -1,0 +1,343 @@
+//! `httpdb cluster rebalance`: after nodes were added to or removed from the
+//! router's configuration, move each key to the node the router now names.
+//!
+//! The router is the only authority on ownership (nginx hashes the nodes'
+//! names as written in its configuration), so the tool asks it: a `HEAD`
+//! for the key through the router, whose `X-Httpdb-Node` names the owner.
+//! Then, for a key that sits elsewhere:
+//!
+//! 1. `GET` it from the node that holds it: bytes, Content-Type, ETag.
+//! 2. `PUT` it on the owner with `If-None-Match: *` (create only, RFC 9110
+//!    §13.1.2), so a value already there is never overwritten. If one is
+//!    there, it counts as the copy only when its bytes and type are equal
+//!    (an earlier run that stopped halfway).
+//! 3. Check that the copy's revision is above the old one. The ETag rule
+//!    (an ETag never comes back for other bytes of a key) holds across nodes
+//!    because a node's revisions follow its clock (`store/revision.rs`);
+//!    here that is verified for the key, not assumed. If the owner's clock
+//!    is so far behind that the copy's revision is not above the old one,
+//!    the copy is removed again and the key stays where it was.
+//! 4. `DELETE` it from the old node with `If-Match` the ETag read in step 1,
+//!    so a value changed in the meantime is not lost: then the copy is
+//!    removed again instead.
+//!
+//! Each step is safe to repeat, so the whole run is: a second run moves
+//! what the first could not, and nothing else. Writes through the router
+//! are paused meanwhile (`nginx-conf --pause-writes`), so no client writes
+//! a moving key on either node.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use crate::client::Response;
+
+use super::keys::all_on_node;
+use super::{
+    Failure, FlagSpec, Flags, Node, NodeClient, key_target, refusal, revision_of, shared_settings,
+    usage,
+};
+
+const HELP: &str = "\
+httpdb cluster rebalance: move each key to the node the router names for it
+
+Usage: httpdb cluster rebalance --router URL --node URL [--node URL ...]
+
+  --router URL   the router, http://HOST:PORT, already configured with the
+                 new set of nodes (and with --pause-writes)
+  --node URL     every node that may hold keys, old and new; once per node
+  --token TOKEN  the nodes' token [env: HTTPDB_TOKEN]
+
+Copies each key create-only to its owner, then deletes it from the old node
+only if unchanged. Safe to run again. Prints every key moved or not moved;
+exits with 0 when every key sits with its owner, 1 when some could not be
+moved (nothing is overwritten, nothing deleted that was not copied).
+";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec {
+        name: "router",
+        value: true,
+        repeated: false,
+    },
+    FlagSpec {
+        name: "node",
+        value: true,
+        repeated: true,
+    },
+    FlagSpec {
+        name: "token",
+        value: true,
+        repeated: false,
+    },
+];
+
+/// The router names the owner of each response in this header.
+pub const NODE_HEADER: &str = "X-Httpdb-Node";
+
+/// What happened to one key that sat on another node than its owner.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Moved,
+    /// It was deleted before it could be copied: nothing to move.
+    Gone,
+    NotMoved(String),
+}
+
+/// The counts printed at the end.
+#[derive(Debug, Default)]
+struct Tally {
+    moved: usize,
+    in_place: usize,
+    gone: usize,
+    not_moved: usize,
+}
+
+/// `httpdb cluster rebalance ARGS`.
+pub fn run(
+    args: &[String],
+    env: &dyn Fn(&str) -> Option<OsString>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, Failure> {
+    let flags = Flags::parse(args, FLAGS, "rebalance")?;
+    if flags.help {
+        return print(out, HELP).map(|()| ExitCode::SUCCESS);
+    }
+    let router = flags
+        .value("router")
+        .ok_or_else(|| usage("--router URL is required"))?;
+    let router = Node::parse("--router", router)?;
+    let nodes = flags.nodes()?;
+    let token = shared_settings(&flags, &["token"], env)?.token;
+
+    let mut addresses: Vec<Vec<SocketAddr>> = Vec::new();
+    for node in &nodes {
+        let resolved = node.addresses()?;
+        if addresses
+            .iter()
+            .flatten()
+            .any(|addr| resolved.contains(addr))
+        {
+            return Err(usage(format!("--node {node} is given twice")));
+        }
+        addresses.push(resolved);
+    }
+    let mut router = NodeClient::new(router, token.as_deref());
+    let mut nodes: Vec<NodeClient> = nodes
+        .into_iter()
+        .map(|node| NodeClient::new(node, token.as_deref()))
+        .collect();
+
+    // Where every key is now, before anything moves.
+    let mut found: Vec<(String, usize)> = Vec::new();
+    for (index, node) in nodes.iter_mut().enumerate() {
+        found.extend(all_on_node(node)?.into_iter().map(|key| (key, index)));
+    }
+
+    let mut tally = Tally::default();
+    for (key, from) in found {
+        let quoted = serde_json::Value::from(key.as_str());
+        let outcome = match owner_of(&mut router, &key, &addresses)? {
+            Ok(to) if to == from => {
+                tally.in_place += 1;
+                continue;
+            }
+            Ok(to) => {
+                let (source, owner) = two(&mut nodes, from, to);
+                let outcome = move_key(&key, source, owner);
+                (outcome, Some(to))
+            }
+            Err(why) => (Outcome::NotMoved(why), None),
+        };
+        let (from, to) = (
+            &nodes[from].node,
+            outcome
+                .1
+                .map_or("?".to_string(), |to| nodes[to].node.to_string()),
+        );
+        match outcome.0 {
+            Outcome::Moved => {
+                tally.moved += 1;
+                print(out, &format!("moved {quoted} from {from} to {to}\n"))?;
+            }
+            Outcome::Gone => tally.gone += 1,
+            Outcome::NotMoved(why) => {
+                tally.not_moved += 1;
+                print(
+                    out,
+                    &format!("not moved {quoted} from {from} to {to}: {why}\n"),
+                )?;
+            }
+        }
+    }
+    let mut summary = format!(
+        "{} moved, {} left in place, {} not moved",
+        tally.moved, tally.in_place, tally.not_moved
+    );
+    if tally.gone > 0 {
+        summary.push_str(&format!(", {} deleted meanwhile", tally.gone));
+    }
+    print(out, &format!("{summary}\n"))?;
+    Ok(if tally.not_moved == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|error| Failure::Failed(format!("cannot write: {error}")))
+}
+
+/// Two different nodes, both to change.
+fn two(nodes: &mut [NodeClient], a: usize, b: usize) -> (&mut NodeClient, &mut NodeClient) {
+    if a < b {
+        let (left, right) = nodes.split_at_mut(b);
+        (&mut left[a], &mut right[0])
+    } else {
+        let (left, right) = nodes.split_at_mut(a);
+        (&mut right[0], &mut left[b])
+    }
+}
+
+/// Which of the nodes the router sends `key` to. The outer error is the
+/// router failing (the run stops); the inner one is about this key.
+fn owner_of(
+    router: &mut NodeClient,
+    key: &str,
+    addresses: &[Vec<SocketAddr>],
+) -> Result<Result<usize, String>, Failure> {
+    let response = router.exchange("HEAD", &key_target(key), &[], None)?;
+    let Some(named) = response.header(NODE_HEADER) else {
+        return Ok(Err(format!(
+            "the router named no node ({} {}, no {NODE_HEADER})",
+            response.status(),
+            response.reason()
+        )));
+    };
+    // `$upstream_addr` lists every address tried, separated by ", " (and
+    // " : " across internal redirects); the last one answered.
+    let last = named
+        .rsplit(", ")
+        .next()
+        .and_then(|addr| addr.rsplit(" : ").next());
+    let Some(addr) = last.and_then(|addr| addr.trim().parse::<SocketAddr>().ok()) else {
+        return Ok(Err(format!("the router named '{named}', not an address")));
+    };
+    Ok(addresses
+        .iter()
+        .position(|node| node.contains(&addr))
+        .ok_or_else(|| format!("the router sends it to {addr}, which is not a --node")))
+}
+
+/// Steps 1 to 4 of the module's description for one key.
+fn move_key(key: &str, source: &mut NodeClient, owner: &mut NodeClient) -> Outcome {
+    match try_move(key, source, owner) {
+        Ok(outcome) => outcome,
+        Err(failure) => Outcome::NotMoved(failure.to_string()),
+    }
+}
+
+fn try_move(
+    key: &str,
+    source: &mut NodeClient,
+    owner: &mut NodeClient,
+) -> Result<Outcome, Failure> {
+    let target = key_target(key);
+    let original = source.exchange("GET", &target, &[], None)?;
+    match original.status() {
+        200 => {}
+        404 => return Ok(Outcome::Gone),
+        _ => {
+            return Ok(Outcome::NotMoved(format!(
+                "reading it failed: {}",
+                refusal(&original)
+            )));
+        }
+    }
+    let Some(old) = revision_of(&original) else {
+        return Ok(Outcome::NotMoved("the old node gave no ETag".into()));
+    };
+    let content_type = original
+        .header("content-type")
+        .unwrap_or("application/octet-stream");
+
+    let copy = owner.exchange(
+        "PUT",
+        &target,
+        &[("Content-Type", content_type), ("If-None-Match", "*")],
+        Some(&original.body),
+    )?;
+    let (new, created) = match copy.status() {
+        201 => match revision_of(&copy) {
+            Some(new) => (new, true),
+            None => return Ok(Outcome::NotMoved("the owner gave the copy no ETag".into())),
+        },
+        412 => {
+            let there = owner.exchange("GET", &target, &[], None)?;
+            match revision_of(&there) {
+                Some(new) if there.status() == 200 && same_value(&there, &original) => (new, false),
+                _ if there.status() == 200 => {
+                    return Ok(Outcome::NotMoved(format!(
+                        "the owner already holds a different value (ETag {}); nothing was \
+                         overwritten, the key stays on the old node",
+                        there.header("etag").unwrap_or("none")
+                    )));
+                }
+                _ => {
+                    return Ok(Outcome::NotMoved(format!(
+                        "it changed on the owner during the move: {}",
+                        refusal(&there)
+                    )));
+                }
+            }
+        }
+        _ => {
+            return Ok(Outcome::NotMoved(format!(
+                "the owner refused the copy: {}",
+                refusal(&copy)
+            )));
+        }
+    };
+
+    let why = if new <= old {
+        format!(
+            "the copy's ETag \"{new}\" is not above the old \"{old}\": the owner's clock is \
+             behind the old node's; set the clocks right and run again"
+        )
+    } else {
+        let old_etag = format!("\"{old}\"");
+        let deleted = source.exchange("DELETE", &target, &[("If-Match", &old_etag)], None)?;
+        match deleted.status() {
+            204 => return Ok(Outcome::Moved),
+            412 | 404 => "it changed on the old node during the move".to_string(),
+            _ => format!(
+                "deleting it from the old node failed: {}",
+                refusal(&deleted)
+            ),
+        }
+    };
+    Ok(Outcome::NotMoved(if created {
+        undo_copy(owner, &target, new, why)
+    } else {
+        why
+    }))
+}
+
+/// Removes the copy this run made, if it is still as made.
+fn undo_copy(owner: &mut NodeClient, target: &str, new: u64, why: String) -> String {
+    let etag = format!("\"{new}\"");
+    match owner.exchange("DELETE", target, &[("If-Match", &etag)], None) {
+        Ok(response) if response.status() == 204 => format!("{why}; the copy was removed"),
+        Ok(response) => format!("{why}; the copy stays: {}", refusal(&response)),
+        Err(failure) => format!("{why}; the copy stays: {failure}"),
+    }
+}
+
+/// Whether two responses carry the same value: bytes and Content-Type.
+fn same_value(a: &Response, b: &Response) -> bool {
+    a.body == b.body && a.header("content-type") == b.header("content-type")
+}
