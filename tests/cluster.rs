@@ -151,36 +151,60 @@ impl Router {
         panic!("nginx found no free port in 5 tries: {last_error}");
     }
 
-    /// Stops this router and starts one on the same port with a new
-    /// configuration (`nginx -s reload` does this without a gap; a restart
-    /// makes it certain which configuration serves the next request).
-    fn restart(self, nodes: &[&Node], pause_writes: bool) -> Router {
-        let port = self.port;
-        drop(self);
-        Router::try_start(nodes, pause_writes, port)
-            .unwrap_or_else(|error| panic!("nginx did not restart on port {port}: {error}"))
+    /// Loads a new configuration, as the README does: `nginx -s reload`.
+    /// That returns before the new configuration serves, and the old
+    /// workers may still take a connection for a moment, so this waits
+    /// (observing, until a deadline) until every worker of the master is a
+    /// new one: then every answer comes from the new configuration.
+    fn reload(&self, nodes: &[&Node], pause_writes: bool) {
+        write_configuration(&self.conf, self.port, nodes, pause_writes);
+        let old = self.workers();
+        assert!(!old.is_empty(), "nginx has workers");
+        assert!(self.signal("reload"), "nginx -s reload failed");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let now = self.workers();
+            if !now.is_empty() && now.is_disjoint(&old) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "old workers {old:?} remain: {now:?}"
+            );
+            // The next look, a moment later.
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The master's child processes: its workers (Linux's /proc).
+    fn workers(&self) -> BTreeSet<u32> {
+        let pid = self.child.id();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .expect("the master's children")
+            .split_whitespace()
+            .map(|child| child.parse().expect("a PID"))
+            .collect()
+    }
+
+    /// `nginx -s SIGNAL`: nginx reads the master's PID from the PID file
+    /// under the prefix and signals it.
+    fn signal(&self, signal: &str) -> bool {
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&self.prefix.0)
+            .arg("-c")
+            .arg(&self.conf)
+            .args(["-s", signal])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
     }
 
     fn try_start(nodes: &[&Node], pause_writes: bool, port: u16) -> Result<Router, String> {
         let prefix = TempDir::new("router");
         let dir = &prefix.0;
-        let mut args = vec![
-            "cluster".to_string(),
-            "nginx-conf".to_string(),
-            "--listen".to_string(),
-            format!("127.0.0.1:{port}"),
-        ];
-        for node in nodes {
-            args.push("--node".into());
-            args.push(node.url());
-        }
-        if pause_writes {
-            args.push("--pause-writes".into());
-        }
-        let output = httpdb(&args, &[]);
-        assert!(output.status.success(), "nginx-conf: {output:?}");
         let conf = dir.join("router.conf");
-        std::fs::write(&conf, &output.stdout).expect("write the configuration");
+        write_configuration(&conf, port, nodes, pause_writes);
         let mut child = Command::new("nginx")
             .arg("-p")
             .arg(dir)
@@ -253,16 +277,9 @@ impl Drop for Router {
     /// Stops nginx by its PID file (`nginx -s stop`, a signal to the master,
     /// which stops its workers and exits) and waits for the master to exit.
     fn drop(&mut self) {
-        let stopped = Command::new("nginx")
-            .arg("-p")
-            .arg(&self.prefix.0)
-            .arg("-c")
-            .arg(&self.conf)
-            .args(["-s", "stop"])
-            .stderr(Stdio::null())
-            .status();
+        let stopped = self.signal("stop");
         let deadline = Instant::now() + PATIENCE;
-        while matches!(stopped, Ok(status) if status.success()) && Instant::now() < deadline {
+        while stopped && Instant::now() < deadline {
             if !matches!(self.child.try_wait(), Ok(None)) {
                 return;
             }
@@ -276,6 +293,26 @@ impl Drop for Router {
             self.child.id()
         );
     }
+}
+
+/// Writes the configuration `httpdb cluster nginx-conf` prints for `nodes`.
+fn write_configuration(conf: &Path, port: u16, nodes: &[&Node], pause_writes: bool) {
+    let mut args = vec![
+        "cluster".to_string(),
+        "nginx-conf".to_string(),
+        "--listen".to_string(),
+        format!("127.0.0.1:{port}"),
+    ];
+    for node in nodes {
+        args.push("--node".into());
+        args.push(node.url());
+    }
+    if pause_writes {
+        args.push("--pause-writes".into());
+    }
+    let output = httpdb(&args, &[]);
+    assert!(output.status.success(), "nginx-conf: {output:?}");
+    std::fs::write(conf, &output.stdout).expect("write the configuration");
 }
 
 /// The lines of a pipe, read on a thread of their own.
@@ -761,8 +798,9 @@ fn cluster_tools_name_the_flag_or_node_that_is_wrong() {
     }
 }
 
-/// Runs `httpdb cluster rebalance` against `cluster`'s router and nodes.
-fn rebalance(cluster: &Cluster) -> (i32, String) {
+/// Runs `httpdb cluster rebalance` against `cluster`'s router and nodes:
+/// exit code, stdout, stderr.
+fn rebalance(cluster: &Cluster, extra: &[&str]) -> (i32, String, String) {
     let mut args = vec![
         "cluster".to_string(),
         "rebalance".to_string(),
@@ -770,14 +808,13 @@ fn rebalance(cluster: &Cluster) -> (i32, String) {
         cluster.router.url(),
     ];
     args.extend(cluster.node_urls());
+    args.extend(extra.iter().map(|arg| arg.to_string()));
     let output = httpdb(&args, &[("HTTPDB_TOKEN", TOKEN)]);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().expect("an exit code"), stdout)
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The `N moved, M left in place, K not moved` line's first number.
@@ -806,8 +843,15 @@ fn adding_a_node_and_rebalancing_moves_about_a_quarter_of_the_keys_onto_it() {
     }
 
     nodes.push(Node::start(&dir.0.join("node3"), 0));
-    let router = router.restart(&nodes.iter().collect::<Vec<_>>(), true);
     let cluster = Cluster { nodes, router, dir };
+    let all: Vec<&Node> = cluster.nodes.iter().collect();
+    // Until the router pauses writes, rebalance refuses to start.
+    let (code, report, stderr) = rebalance(&cluster, &["--wait", "0"]);
+    assert_eq!(code, 1, "{report}");
+    assert!(stderr.contains(&cluster.router.url()) && stderr.contains("not paused"));
+    assert!(report.is_empty(), "nothing moved: {report}");
+
+    cluster.router.reload(&all, true);
     let (router, new) = (cluster.router.addr(), cluster.nodes[3].addr().to_string());
     let paused = put(&router, "/r/0", b"during the move");
     assert_eq!(paused.status(), 503, "writes are paused: {paused:?}");
@@ -826,8 +870,8 @@ fn adding_a_node_and_rebalancing_moves_about_a_quarter_of_the_keys_onto_it() {
     assert_eq!(put(&new, clash, b"someone else's").status(), 201);
     assert_eq!(put(&new, half_done, half_done.as_bytes()).status(), 201);
 
-    let (code, report) = rebalance(&cluster);
-    assert_eq!(code, 1, "{report}");
+    let (code, report, stderr) = rebalance(&cluster, &[]);
+    assert_eq!((code, stderr.as_str()), (1, ""), "{report}");
     assert_eq!(moved_count(&report), moving.len() - 1, "{report}");
     let not_moved: Vec<&str> = report
         .lines()
@@ -865,15 +909,15 @@ fn adding_a_node_and_rebalancing_moves_about_a_quarter_of_the_keys_onto_it() {
     let clash_etag = etag(&call(&new, "GET", clash, &[], None));
     let resolved = call(&new, "DELETE", clash, &[("If-Match", &clash_etag)], None);
     assert_eq!(resolved.status(), 204);
-    let (code, report) = rebalance(&cluster);
+    let (code, report, _) = rebalance(&cluster, &[]);
     assert_eq!((code, moved_count(&report)), (0, 1), "{report}");
-    let (code, report) = rebalance(&cluster);
+    let (code, report, _) = rebalance(&cluster, &[]);
     assert_eq!((code, moved_count(&report)), (0, 0), "{report}");
     assert!(report.contains(", 0 not moved"), "{report}");
 
     // Writes resume; an ETag from before the move matches nothing now.
-    let Cluster { nodes, router, dir } = cluster;
-    let router = router.restart(&nodes.iter().collect::<Vec<_>>(), false);
+    cluster.router.reload(&all, false);
+    let router = &cluster.router;
     let moved = moving[2].as_str();
     let old_etag = before[moved].1.as_str();
     let stale = call(
@@ -900,5 +944,4 @@ fn adding_a_node_and_rebalancing_moves_about_a_quarter_of_the_keys_onto_it() {
         let read = call(&router.addr(), "GET", key, &[], None);
         assert_eq!(read.status(), 200, "{key} sits with its owner");
     }
-    drop((nodes, router, dir));
 }

@@ -309,6 +309,11 @@ impl NodeClient {
         }
     }
 
+    /// Closes the connection; the next request opens a new one.
+    pub fn close(&mut self) {
+        self.client = None;
+    }
+
     /// Sends a request with these header fields and body, and reads its
     /// response.
     ///

@@ -151,6 +151,44 @@ pub fn pool_idle_timeout(node_idle_timeout: Duration) -> Duration {
     node_idle_timeout / 2
 }
 
+/// The router's own path, answered by nginx itself.
+pub const ROUTER_PATH: &str = "/_router";
+
+/// What [`ROUTER_PATH`] answers: `{"nodes":[HOST:PORT, ...],"writes":"paused"}`
+/// (or `"open"`).
+pub fn description(router: &Router) -> String {
+    let nodes: Vec<&str> = router
+        .nodes
+        .iter()
+        .map(|node| node.authority.as_str())
+        .collect();
+    let writes = if router.pause_writes {
+        "paused"
+    } else {
+        "open"
+    };
+    let text = serde_json::json!({ "nodes": nodes, "writes": writes }).to_string();
+    debug_assert!(!text.contains(['$', '\'', '\\']), "{text}");
+    text
+}
+
+/// The header that names the configuration that answered: the
+/// [`digest`] of its [`description`].
+pub const ROUTER_HEADER: &str = "X-Httpdb-Router";
+
+/// A short name for a router configuration: FNV-1a (64 bits) of its
+/// description, in hex. After `nginx -s reload`, workers of the old
+/// configuration finish what they hold and may still accept a connection
+/// or two; this header tells their answers from the new ones.
+pub fn digest(description: &str) -> String {
+    let hash = description
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{hash:016x}")
+}
+
 /// A problem+json body (RFC 9457) as nginx returns it: in single quotes,
 /// without `$` (nginx would read a variable) or `'`.
 fn problem(status: u16, title: &str, detail: &str) -> String {
@@ -291,6 +329,13 @@ pub fn render(router: &Router) -> String {
     line("        # Which node owns the key, on every response, errors included.");
     line("        add_header X-Httpdb-Node $upstream_addr always;");
     line("");
+    line("        # Which configuration answered (a digest of the /_router page below):");
+    line("        # after a reload, the old one's workers may still answer for a moment.");
+    line(&format!(
+        "        add_header {ROUTER_HEADER} {} always;",
+        digest(&description(router))
+    ));
+    line("");
     line("        # Every key goes to the node that owns it.");
     line("        location / {");
     line("            # No URI after the upstream's name: the node gets the request target");
@@ -334,6 +379,14 @@ pub fn render(router: &Router) -> String {
         line("            }");
     }
     line("        }");
+    line("");
+    line("        # The router's own page: which nodes it knows and whether writes are");
+    line("        # paused. After nginx -s reload, it shows when the new configuration");
+    line("        # serves; httpdb cluster rebalance waits for it.");
+    line(&format!(
+        "        location = {ROUTER_PATH} {{ default_type application/json; return 200 '{}'; }}",
+        description(router)
+    ));
     line("");
     line("        # A node's listings and figures cover that node only; through the");
     line("        # router they would look complete and hold a part. Refused (403:");
@@ -481,6 +534,36 @@ mod tests {
                     .as_str()
                     .unwrap()
                     .contains("httpdb cluster keys")
+            );
+        }
+    }
+
+    #[test]
+    fn digests_are_fnv1a() {
+        // The published FNV-1a 64 test vectors.
+        assert_eq!(digest(""), "cbf29ce484222325");
+        assert_eq!(digest("a"), "af63dc4c8601ec8c");
+        assert_ne!(
+            digest(&description(&router(true))),
+            digest(&description(&router(false)))
+        );
+    }
+
+    #[test]
+    fn the_router_describes_itself() {
+        for pause_writes in [false, true] {
+            let router = router(pause_writes);
+            let text = render(&router);
+            let line = text
+                .lines()
+                .find(|line| line.contains(&format!("location = {ROUTER_PATH} ")))
+                .expect("the router's page");
+            assert!(line.contains(&format!("'{}'", description(&router))));
+            let described: serde_json::Value = serde_json::from_str(&description(&router)).unwrap();
+            assert_eq!(described["nodes"][2], "[::1]:6113");
+            assert_eq!(
+                described["writes"],
+                if pause_writes { "paused" } else { "open" }
             );
         }
     }

@@ -24,16 +24,24 @@
 //! Each step is safe to repeat, so the whole run is: a second run moves
 //! what the first could not, and nothing else. Writes through the router
 //! are paused meanwhile (`nginx-conf --pause-writes`), so no client writes
-//! a moving key on either node.
+//! a moving key on either node. `nginx -s reload` returns before the new
+//! configuration serves, so the tool first waits until the router's own
+//! page (`/_router`) says that writes are paused and names only known
+//! nodes, and then trusts only answers from that configuration (its
+//! `X-Httpdb-Router` digest): workers of the old one may still answer for
+//! a moment after a reload, with the old owners.
 
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::client::Response;
 
 use super::keys::all_on_node;
+use super::nginx_conf::{ROUTER_HEADER, ROUTER_PATH};
 use super::{
     Failure, FlagSpec, Flags, Node, NodeClient, key_target, refusal, revision_of, shared_settings,
     usage,
@@ -48,6 +56,8 @@ Usage: httpdb cluster rebalance --router URL --node URL [--node URL ...]
                  new set of nodes (and with --pause-writes)
   --node URL     every node that may hold keys, old and new; once per node
   --token TOKEN  the nodes' token [env: HTTPDB_TOKEN]
+  --wait SECONDS how long to wait for the router to serve a configuration
+                 that pauses writes (after nginx -s reload) [default: 10]
 
 Copies each key create-only to its owner, then deletes it from the old node
 only if unchanged. Safe to run again. Prints every key moved or not moved;
@@ -71,7 +81,16 @@ const FLAGS: &[FlagSpec] = &[
         value: true,
         repeated: false,
     },
+    FlagSpec {
+        name: "wait",
+        value: true,
+        repeated: false,
+    },
 ];
+
+/// How long to wait for the router to serve its new configuration, unless
+/// `--wait` says otherwise: a reload takes milliseconds.
+const DEFAULT_WAIT: Duration = Duration::from_secs(10);
 
 /// The router names the owner of each response in this header.
 pub const NODE_HEADER: &str = "X-Httpdb-Node";
@@ -110,6 +129,14 @@ pub fn run(
     let router = Node::parse("--router", router)?;
     let nodes = flags.nodes()?;
     let token = shared_settings(&flags, &["token"], env)?.token;
+    let wait = match flags.value("wait") {
+        None => DEFAULT_WAIT,
+        Some(value) => value
+            .parse::<f64>()
+            .ok()
+            .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+            .ok_or_else(|| usage(format!("--wait: expected seconds, got '{value}'")))?,
+    };
 
     let mut addresses: Vec<Vec<SocketAddr>> = Vec::new();
     for node in &nodes {
@@ -129,6 +156,13 @@ pub fn run(
         .map(|node| NodeClient::new(node, token.as_deref()))
         .collect();
 
+    let configuration = wait_for_router(&mut router, &addresses, wait)?;
+    let lookup = Lookup {
+        addresses: &addresses,
+        configuration: &configuration,
+        wait,
+    };
+
     // Where every key is now, before anything moves.
     let mut found: Vec<(String, usize)> = Vec::new();
     for (index, node) in nodes.iter_mut().enumerate() {
@@ -138,7 +172,7 @@ pub fn run(
     let mut tally = Tally::default();
     for (key, from) in found {
         let quoted = serde_json::Value::from(key.as_str());
-        let outcome = match owner_of(&mut router, &key, &addresses)? {
+        let outcome = match lookup.owner_of(&mut router, &key)? {
             Ok(to) if to == from => {
                 tally.in_place += 1;
                 continue;
@@ -192,6 +226,71 @@ fn print(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
         .map_err(|error| Failure::Failed(format!("cannot write: {error}")))
 }
 
+/// Waits until the router serves a configuration that pauses writes and
+/// sends keys only to known nodes, asking its `/_router` page on a new
+/// connection each time (an old nginx worker may still hold the last one).
+/// Returns that configuration's digest.
+fn wait_for_router(
+    router: &mut NodeClient,
+    addresses: &[Vec<SocketAddr>],
+    wait: Duration,
+) -> Result<String, Failure> {
+    let deadline = Instant::now() + wait;
+    loop {
+        router.close();
+        let why = match router_is_ready(router, addresses)? {
+            Ok(configuration) => return Ok(configuration),
+            Err(why) => why,
+        };
+        if Instant::now() >= deadline {
+            return Err(Failure::Failed(format!("router {}: {why}", router.node)));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether the router's `/_router` page says writes are paused and names
+/// only known nodes: its digest if so, why not if not.
+fn router_is_ready(
+    router: &mut NodeClient,
+    addresses: &[Vec<SocketAddr>],
+) -> Result<Result<String, String>, Failure> {
+    let response = router.exchange("GET", ROUTER_PATH, &[], None)?;
+    let described = (response.status() == 200)
+        .then(|| serde_json::from_slice::<serde_json::Value>(&response.body).ok())
+        .flatten();
+    let configuration = response.header(ROUTER_HEADER).map(str::to_string);
+    let (Some(described), Some(configuration)) = (described, configuration) else {
+        return Ok(Err(format!(
+            "GET {ROUTER_PATH} answered {}: not a router printed by httpdb cluster nginx-conf",
+            refusal(&response)
+        )));
+    };
+    if described["writes"] != "paused" {
+        return Ok(Err(
+            "writes are not paused: print its configuration with nginx-conf --pause-writes \
+             and reload nginx (-s reload) first"
+                .into(),
+        ));
+    }
+    let named = described["nodes"].as_array().cloned().unwrap_or_default();
+    for node in named.iter().filter_map(serde_json::Value::as_str) {
+        let known = Node::parse(ROUTER_PATH, node)
+            .and_then(|node| node.addresses())
+            .is_ok_and(|resolved| {
+                resolved
+                    .iter()
+                    .any(|addr| addresses.iter().flatten().any(|known| known == addr))
+            });
+        if !known {
+            return Ok(Err(format!(
+                "it sends keys to {node}, which is not a --node"
+            )));
+        }
+    }
+    Ok(Ok(configuration))
+}
+
 /// Two different nodes, both to change.
 fn two(nodes: &mut [NodeClient], a: usize, b: usize) -> (&mut NodeClient, &mut NodeClient) {
     if a < b {
@@ -203,34 +302,62 @@ fn two(nodes: &mut [NodeClient], a: usize, b: usize) -> (&mut NodeClient, &mut N
     }
 }
 
-/// Which of the nodes the router sends `key` to. The outer error is the
-/// router failing (the run stops); the inner one is about this key.
-fn owner_of(
-    router: &mut NodeClient,
-    key: &str,
-    addresses: &[Vec<SocketAddr>],
-) -> Result<Result<usize, String>, Failure> {
-    let response = router.exchange("HEAD", &key_target(key), &[], None)?;
-    let Some(named) = response.header(NODE_HEADER) else {
-        return Ok(Err(format!(
-            "the router named no node ({} {}, no {NODE_HEADER})",
-            response.status(),
-            response.reason()
-        )));
-    };
-    // `$upstream_addr` lists every address tried, separated by ", " (and
-    // " : " across internal redirects); the last one answered.
-    let last = named
-        .rsplit(", ")
-        .next()
-        .and_then(|addr| addr.rsplit(" : ").next());
-    let Some(addr) = last.and_then(|addr| addr.trim().parse::<SocketAddr>().ok()) else {
-        return Ok(Err(format!("the router named '{named}', not an address")));
-    };
-    Ok(addresses
-        .iter()
-        .position(|node| node.contains(&addr))
-        .ok_or_else(|| format!("the router sends it to {addr}, which is not a --node")))
+/// How owners are looked up: through the router, trusting only answers of
+/// the configuration the run started with.
+struct Lookup<'a> {
+    addresses: &'a [Vec<SocketAddr>],
+    configuration: &'a str,
+    wait: Duration,
+}
+
+impl Lookup<'_> {
+    /// Which of the nodes the router sends `key` to. The outer error is the
+    /// router failing (the run stops); the inner one is about this key.
+    fn owner_of(
+        &self,
+        router: &mut NodeClient,
+        key: &str,
+    ) -> Result<Result<usize, String>, Failure> {
+        let deadline = Instant::now() + self.wait;
+        let response = loop {
+            let response = router.exchange("HEAD", &key_target(key), &[], None)?;
+            if response.header(ROUTER_HEADER) == Some(self.configuration) {
+                break response;
+            }
+            // A worker of another configuration answered: ask again on a
+            // new connection, which a current worker takes.
+            router.close();
+            if Instant::now() >= deadline {
+                return Err(Failure::Failed(format!(
+                    "router {} answers with another configuration than its {ROUTER_PATH} \
+                     page showed; run again",
+                    router.node
+                )));
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        let Some(named) = response.header(NODE_HEADER) else {
+            return Ok(Err(format!(
+                "the router named no node ({} {}, no {NODE_HEADER})",
+                response.status(),
+                response.reason()
+            )));
+        };
+        // `$upstream_addr` lists every address tried, separated by ", " (and
+        // " : " across internal redirects); the last one answered.
+        let last = named
+            .rsplit(", ")
+            .next()
+            .and_then(|addr| addr.rsplit(" : ").next());
+        let Some(addr) = last.and_then(|addr| addr.trim().parse::<SocketAddr>().ok()) else {
+            return Ok(Err(format!("the router named '{named}', not an address")));
+        };
+        Ok(self
+            .addresses
+            .iter()
+            .position(|node| node.contains(&addr))
+            .ok_or_else(|| format!("the router sends it to {addr}, which is not a --node")))
+    }
 }
 
 /// Steps 1 to 4 of the module's description for one key.
