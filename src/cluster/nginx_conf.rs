@@ -365,9 +365,14 @@ pub fn render(router: &Router) -> String {
     if router.pause_writes {
         line("");
         line("            # --pause-writes: reads go on, writes wait while keys move between");
-        line("            # nodes (httpdb cluster rebalance). An if that only returns is safe.");
+        line("            # nodes (httpdb cluster rebalance). An if that only returns is safe;");
+        line("            # its own add_header replaces the server's, so it repeats one.");
         line("            if ($request_method !~ ^(GET|HEAD|OPTIONS)$) {");
         line("                add_header Retry-After 10 always;");
+        line(&format!(
+            "                add_header {ROUTER_HEADER} {} always;",
+            digest(&description(router))
+        ));
         line(&format!(
             "                return 503 {};",
             problem(
