@@ -42,6 +42,7 @@ impl Target {
         let options = ServerOptions {
             threads: 1024,
             max_pending: 4096,
+            access_log: false,
             ..ServerOptions::default()
         };
         let (store, dir) = match fsync {

@@ -15,23 +15,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::http::Limits;
-use crate::server::ServerOptions;
-use crate::store::Fsync;
+use crate::server::{MIN_THREADS, PENDING_PER_THREAD, ServerOptions, THREADS_PER_CORE};
+use crate::store::{Fsync, StoreOptions};
 
 /// The environment variable prefix.
 const ENV_PREFIX: &str = "HTTPDB_";
 
-/// Workers per CPU core. A worker owns a connection while it is open, and
-/// spends nearly all its time blocked on a socket, not on the CPU, so the
-/// pool is sized for keep-alive connections served at once, not for cores.
-/// Fewer workers than busy clients means connections take turns, and every
-/// turn is a new TCP connection (see `server/mod.rs` for the figures).
-const THREADS_PER_CORE: usize = 256;
-/// Fewest workers, whatever the machine: 1024 idle workers cost about
-/// 12 MB of memory.
-const MIN_THREADS: usize = 1024;
-/// Waiting connections allowed per worker before new ones get 503.
-const PENDING_PER_THREAD: usize = 4;
+/// Where the server listens unless told otherwise: the blog post's port.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:6111";
+/// Where the data lives unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./httpdb-data";
 /// The most worker threads: each costs a stack, and each of its
 /// connections a file descriptor.
 const MAX_THREADS: usize = 10_000;
@@ -47,8 +40,11 @@ pub enum Storage {
     InMemory,
     /// An append-only log in `dir`.
     Directory {
+        /// The directory the log lives in.
         dir: PathBuf,
+        /// When writes reach stable storage.
         fsync: Fsync,
+        /// Cut a damaged log at the first bad record instead of refusing to start.
         repair: bool,
     },
 }
@@ -56,9 +52,13 @@ pub enum Storage {
 /// Everything the command line decides.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Where to listen, as given (`HOST:PORT`).
     pub addr: String,
+    /// How the server behaves.
     pub server: ServerOptions,
+    /// Where the data lives.
     pub storage: Storage,
+    /// The bearer token every request but `/_health` must carry, if any.
     pub token: Option<String>,
 }
 
@@ -104,17 +104,21 @@ pub fn open_file_limit() -> Option<usize> {
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
+    /// Run the server with this configuration.
     Run(Box<Config>),
+    /// Print `--help`.
     Help,
+    /// Print the version.
     Version,
 }
 
 /// One flag: its name, the placeholder for its value (`None` for a switch),
-/// its default as shown by `--help`, and what it does.
+/// its default as `--help` shows it, and what it does. The default is
+/// rendered from the constant the code uses, so the two cannot disagree.
 struct Flag {
     name: &'static str,
     value: Option<&'static str>,
-    default: &'static str,
+    default: fn() -> String,
     help: &'static str,
 }
 
@@ -122,79 +126,79 @@ const FLAGS: &[Flag] = &[
     Flag {
         name: "addr",
         value: Some("HOST:PORT"),
-        default: "127.0.0.1:6111",
+        default: || DEFAULT_ADDR.to_string(),
         help: "where to listen (port 0 picks a free port)",
     },
     Flag {
         name: "threads",
         value: Some("N"),
-        default: "64 per core, at least 64",
+        default: || format!("{THREADS_PER_CORE} per core, at least {MIN_THREADS}"),
         help: "worker threads: connections served at once",
     },
     Flag {
         name: "data-dir",
         value: Some("DIR"),
-        default: "./httpdb-data",
+        default: || DEFAULT_DATA_DIR.to_string(),
         help: "where the log lives",
     },
     Flag {
         name: "in-memory",
         value: None,
-        default: "off",
+        default: || "off".to_string(),
         help: "keep nothing on disk",
     },
     Flag {
         name: "fsync",
         value: Some("MODE"),
-        default: "always",
+        default: || StoreOptions::default().fsync.as_str().to_string(),
         help: "always, everysec or never: when writes reach stable storage",
     },
     Flag {
         name: "max-body",
         value: Some("BYTES"),
-        default: "16MiB",
+        default: || show_size(Limits::default().max_body),
         help: "largest request body",
     },
     Flag {
         name: "max-header-bytes",
         value: Some("BYTES"),
-        default: "64KiB",
+        default: || show_size(Limits::default().max_header_bytes as u64),
         help: "largest request line + header section",
     },
     Flag {
         name: "read-timeout",
         value: Some("SECONDS"),
-        default: "10",
+        default: || show_seconds(ServerOptions::default().read_timeout),
         help: "deadline to receive a request's head, and then its body",
     },
     Flag {
         name: "idle-timeout",
         value: Some("SECONDS"),
-        default: "5",
+        default: || show_seconds(ServerOptions::default().idle_timeout),
         help: "how long a keep-alive connection may sit idle",
     },
     Flag {
         name: "max-pending",
         value: Some("N"),
-        default: "4 x threads",
+        default: || format!("{PENDING_PER_THREAD} x threads"),
         help: "connections waiting for a worker before new ones get 503",
     },
     Flag {
         name: "token",
         value: Some("TOKEN"),
-        default: "none",
+        default: || "none".to_string(),
         help: "require 'Authorization: Bearer TOKEN' (except on /_health)",
     },
     Flag {
         name: "quiet",
         value: None,
-        default: "off",
+        default: || "off".to_string(),
         help: "no access log on stdout",
     },
     Flag {
         name: "repair",
         value: None,
-        default: "off",
+        default: || "off".to_string(),
         help: "cut a damaged log at the first bad record (after a backup)",
     },
 ];
@@ -216,7 +220,7 @@ pub fn help() -> String {
             "  {left:<26} {}\n  {:<26} [default: {}] [env: {}]\n",
             flag.help,
             "",
-            flag.default,
+            (flag.default)(),
             env_name(flag.name)
         ));
     }
@@ -295,6 +299,7 @@ where
 
 /// Turns raw values into a typed [`Config`], filling in defaults.
 fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Config, String> {
+    let default_server = ServerOptions::default();
     let addr = match lookup("addr") {
         Some((value, source)) => {
             let resolves = value
@@ -305,7 +310,7 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
             }
             value.to_string()
         }
-        None => "127.0.0.1:6111".to_string(),
+        None => DEFAULT_ADDR.to_string(),
     };
     let threads = match lookup("threads") {
         Some((value, source)) => match positive_number((value, source))? {
@@ -314,14 +319,13 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
             }
             n => n,
         },
-        None => default_threads(),
+        None => default_server.threads,
     };
     let max_pending = match lookup("max-pending") {
         Some(given) => positive_number(given)?,
         None => threads * PENDING_PER_THREAD,
     };
-    let default_server = ServerOptions::default();
-    let defaults = Limits::default();
+    let defaults = default_server.limits.clone();
     let limits = Limits {
         max_body: match optional(lookup("max-body"), size)? {
             Some(bytes) if bytes > MAX_BODY_LIMIT => {
@@ -349,14 +353,30 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
         access_log: !optional(lookup("quiet"), switch)?.unwrap_or(false),
         ..default_server
     };
-    let storage = if optional(lookup("in-memory"), switch)?.unwrap_or(false) {
-        Storage::InMemory
-    } else {
-        Storage::Directory {
-            dir: PathBuf::from(lookup("data-dir").map_or("./httpdb-data", |(value, _)| value)),
-            fsync: optional(lookup("fsync"), fsync_mode)?.unwrap_or(Fsync::Always),
-            repair: optional(lookup("repair"), switch)?.unwrap_or(false),
+    // Every storage flag is checked, whichever storage is chosen: a typo in
+    // --fsync is an error even when --in-memory makes it moot.
+    let in_memory = optional(lookup("in-memory"), switch)?.unwrap_or(false);
+    let fsync = optional(lookup("fsync"), fsync_mode)?;
+    let repair = optional(lookup("repair"), switch)?;
+    let data_dir = lookup("data-dir");
+    if let Some(("", source)) = data_dir {
+        return Err(format!("{source}: the data directory cannot be empty"));
+    }
+    let storage = match (in_memory, data_dir) {
+        // Two answers to "where does the data live?": refusing is safer
+        // than guessing which one was meant.
+        (true, Some((_, source))) => {
+            let in_memory_source = lookup("in-memory").map_or("--in-memory", |(_, source)| source);
+            return Err(format!(
+                "{in_memory_source} and {source} contradict each other: keep the data in memory or in a directory, not both"
+            ));
         }
+        (true, None) => Storage::InMemory,
+        (false, dir) => Storage::Directory {
+            dir: PathBuf::from(dir.map_or(DEFAULT_DATA_DIR, |(value, _)| value)),
+            fsync: fsync.unwrap_or(StoreOptions::default().fsync),
+            repair: repair.unwrap_or(false),
+        },
     };
     let token = match lookup("token") {
         Some((value, _)) if is_b64token(value) => Some(value.to_string()),
@@ -383,9 +403,20 @@ fn utf8(value: OsString, source: &str) -> Result<String, String> {
         .map_err(|value| format!("{source} is not valid UTF-8: {}", value.to_string_lossy()))
 }
 
-fn default_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores * THREADS_PER_CORE).max(MIN_THREADS)
+/// A size as `--help` shows it: in the largest binary unit that divides it
+/// (`16MiB`), in the form [`size`] reads back.
+fn show_size(bytes: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
+}
+
+/// A duration as `--help` shows it: seconds, in the form [`seconds`] reads back.
+fn show_seconds(duration: Duration) -> String {
+    duration.as_secs_f64().to_string()
 }
 
 fn optional<T>(
@@ -494,8 +525,10 @@ mod tests {
         assert_eq!(config.server.limits.max_body, 16 << 20);
         assert_eq!(config.server.limits.max_header_bytes, 64 << 10);
         assert_eq!(config.server.read_timeout, Duration::from_secs(10));
-        assert_eq!(config.server.idle_timeout, Duration::from_secs(5));
         assert!(config.server.access_log);
+        // The library's defaults are the command line's: a program that
+        // embeds the server gets what `httpdb` with no flags gets.
+        assert_eq!(config.server, ServerOptions::default());
         assert_eq!(
             config.storage,
             Storage::Directory {
@@ -557,6 +590,137 @@ mod tests {
             let error = run(args, env).unwrap_err();
             assert!(error.contains(mentions), "{args:?}: {error}");
             assert!(!error.contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn storage_flags_are_checked_even_in_memory() {
+        for (args, env, mentions) in [
+            (
+                &["--in-memory", "--fsync", "sometimes"][..],
+                &[][..],
+                "--fsync",
+            ),
+            (
+                &["--in-memory"],
+                &[("HTTPDB_FSYNC", "sometimes")],
+                "HTTPDB_FSYNC",
+            ),
+            (&["--in-memory", "--repair=maybe"], &[], "--repair"),
+            (&["--in-memory", "--data-dir", "d"], &[], "--data-dir"),
+            (
+                &["--data-dir", "d"],
+                &[("HTTPDB_IN_MEMORY", "1")],
+                "HTTPDB_IN_MEMORY",
+            ),
+            (&["--data-dir="], &[], "--data-dir"),
+        ] {
+            let error = run(args, env).unwrap_err();
+            assert!(error.contains(mentions), "{args:?} {env:?}: {error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
+        // Valid values that only matter on disk are accepted, and moot.
+        let config = run(&["--in-memory", "--fsync", "never"], &[]).unwrap();
+        assert_eq!(config.storage, Storage::InMemory);
+        let config = run(&["--in-memory=false", "--data-dir", "d"], &[]).unwrap();
+        assert!(matches!(config.storage, Storage::Directory { .. }));
+    }
+
+    #[test]
+    fn help_shows_sizes_and_durations_as_they_are_typed() {
+        assert_eq!(show_size(16 << 20), "16MiB");
+        assert_eq!(show_size(64 << 10), "64KiB");
+        assert_eq!(show_size(1 << 30), "1GiB");
+        assert_eq!(show_size(1000), "1000");
+        assert_eq!(show_seconds(Duration::from_millis(500)), "0.5");
+        for flag in FLAGS {
+            let shown = (flag.default)();
+            match flag.name {
+                "max-body" | "max-header-bytes" => {
+                    assert!(size((&shown, "default")).is_ok(), "{shown}")
+                }
+                "read-timeout" | "idle-timeout" => {
+                    assert!(seconds((&shown, "default")).is_ok(), "{shown}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// README's flag table and limits table repeat the defaults; they must
+    /// say what `--help` says, which is what the code uses.
+    #[test]
+    fn readme_gives_the_defaults_the_code_uses() {
+        let readme = include_str!("../README.md");
+        let cells = |first: &str| -> Vec<String> {
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| {first} |")))
+                .unwrap_or_else(|| panic!("README has no table row for {first}"));
+            row.trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().replace('`', ""))
+                .collect()
+        };
+        for flag in FLAGS {
+            let row = cells(&format!("`--{}`", flag.name));
+            assert_eq!(
+                row[1],
+                (flag.default)(),
+                "README's default for --{}",
+                flag.name
+            );
+        }
+        let limits = ServerOptions::default().limits;
+        for (what, expected) in [
+            ("request line", show_size(limits.max_request_line as u64)),
+            ("header fields", limits.max_header_count.to_string()),
+            (
+                "key",
+                format!("{} bytes after decoding", crate::api::MAX_KEY_BYTES),
+            ),
+            (
+                "request bodies in memory at once",
+                show_size(crate::server::DEFAULT_MAX_BODY_MEMORY),
+            ),
+        ] {
+            let row = cells(what);
+            assert!(
+                row[1].starts_with(&expected),
+                "README's limit for {what} is {:?}, the code's {expected}",
+                row[1]
+            );
+        }
+        let store = StoreOptions::default();
+        let compaction = format!(
+            "When the log is larger than {} and more than {} the size of the live data",
+            show_size(store.compact_min_bytes),
+            match store.compact_ratio {
+                2 => "twice".to_string(),
+                ratio => format!("{ratio} times"),
+            }
+        );
+        assert!(
+            readme.replace('\n', " ").contains(&compaction),
+            "README's Compaction paragraph must say: {compaction}"
+        );
+        // Rows whose limit is a flag give the flag's default in brackets.
+        for line in readme.lines().filter(|line| line.starts_with("| ")) {
+            let row: Vec<String> = line
+                .trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().replace('`', ""))
+                .collect();
+            let Some(flag) = row.get(1).and_then(|cell| cell.strip_prefix("--")) else {
+                continue;
+            };
+            let (name, rest) = flag.split_once(' ').unwrap_or((flag, ""));
+            let Some(known) = FLAGS.iter().find(|f| f.name == name) else {
+                continue;
+            };
+            if let Some(shown) = rest.strip_prefix('(').and_then(|r| r.split(')').next()) {
+                assert_eq!(shown, (known.default)(), "README row {line:?}");
+            }
         }
     }
 

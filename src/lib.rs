@@ -24,6 +24,7 @@
 //! `/_stats` reads.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod client;

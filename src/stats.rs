@@ -3,7 +3,10 @@
 //! The server writes them, the API reads them; plain atomics, because a
 //! counter bumped on every request must not take a lock. `Relaxed` ordering
 //! is enough: each counter is read on its own, and a figure that is a few
-//! nanoseconds stale is still true.
+//! nanoseconds stale is still true. The one decision made from them, whether
+//! a waiting connection needs a worker (`server/idle.rs`), reads `queued`
+//! and `busy` under the lock of the idle registry, which orders them with
+//! the accept loop's updates.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -29,7 +32,9 @@ pub struct ServerStats {
 /// A copy of the counters at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// How long the server has been running.
     pub uptime: Duration,
+    /// Worker threads in the pool.
     pub workers: usize,
     /// Connections accepted since the start.
     pub accepted: u64,
@@ -53,6 +58,7 @@ pub struct StatsSnapshot {
 }
 
 impl ServerStats {
+    /// Counters for a server with `workers` worker threads, all zero.
     pub fn new(workers: usize) -> ServerStats {
         ServerStats {
             started: Instant::now(),
@@ -95,10 +101,12 @@ impl ServerStats {
         self.responses[Status::SERVICE_UNAVAILABLE.class_index()].fetch_add(1, Relaxed);
     }
 
+    /// Counts a response by its status class.
     pub fn response_sent(&self, status: Status) {
         self.responses[status.class_index()].fetch_add(1, Relaxed);
     }
 
+    /// Counts an access log line that was dropped.
     pub fn access_log_line_dropped(&self) {
         self.access_log_dropped.fetch_add(1, Relaxed);
     }
@@ -108,12 +116,9 @@ impl ServerStats {
         self.queued.load(Relaxed)
     }
 
-    /// Whether a connection is waiting and no worker is free to take it.
-    /// Then no worker may keep sitting on an idle keep-alive connection.
-    /// (A connection that was just queued while a worker is free does not
-    /// count: that worker takes it in a moment.)
-    pub fn worker_needed(&self) -> bool {
-        self.queued.load(Relaxed) + self.busy.load(Relaxed) > self.workers
+    /// How many workers hold a connection, serving it or waiting on it.
+    pub fn busy(&self) -> usize {
+        self.busy.load(Relaxed)
     }
 
     /// A worker starts waiting for the next request on its connection.
@@ -136,10 +141,12 @@ impl ServerStats {
             .is_ok()
     }
 
+    /// Gives back `bytes` counted by [`ServerStats::hold_body_bytes`].
     pub fn release_body_bytes(&self, bytes: u64) {
         self.body_bytes_held.fetch_sub(bytes, Relaxed);
     }
 
+    /// A copy of every counter, for `/_stats`.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             uptime: self.started.elapsed(),

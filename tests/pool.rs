@@ -233,6 +233,7 @@ fn a_panicking_handler_costs_one_response_and_no_worker() {
     const WORKERS: usize = 2;
     let options = ServerOptions {
         threads: WORKERS,
+        access_log: false,
         ..ServerOptions::default()
     };
     let server = Server::bind("127.0.0.1:0", options, |_| Panicky).expect("bind");

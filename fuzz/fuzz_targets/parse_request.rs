@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use httpdb::api::Api;
 use httpdb::http::{
-    Handler, Limits, Persistence, Request, read_body, read_head, write_response,
+    Handler, Limits, Persistence, Request, Version, read_body, read_head, write_response,
 };
 use httpdb::stats::ServerStats;
 use httpdb::store::Store;
@@ -66,8 +66,14 @@ fuzz_target!(|data: &[u8]| {
         };
         let response = api.handle(accepted, Request { head, body });
         out.clear();
-        write_response(&mut out, &mut scratch, &response, false, Persistence::KeepAlive)
-            .expect("writing to memory");
+        write_response(
+            &mut out,
+            &mut scratch,
+            &response,
+            false,
+            Persistence::KeepOpen(Version::Http11),
+        )
+        .expect("writing to memory");
         assert!(out.starts_with(b"HTTP/1.1 "));
     }
 });

@@ -42,6 +42,7 @@ enum EntityTags {
 }
 
 impl Preconditions {
+    /// Reads the conditional header fields of a request (RFC 9110 §13.1).
     pub fn from_head(head: &RequestHead) -> Preconditions {
         // An invalid date is ignored, as if the header were absent (RFC 9110 §13.1.3).
         let date = |name| {

@@ -12,7 +12,8 @@ use crate::http::response::StreamedBody;
 use crate::http::{Body, Response, Status};
 use crate::store::{Entry, Key, Store};
 
-use super::{is_json_media_type, unavailable};
+use super::json::is_json_media_type;
+use super::problems::unavailable;
 
 /// Keys in one page when the client does not say.
 pub const DEFAULT_PAGE: usize = 1000;

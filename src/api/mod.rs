@@ -17,7 +17,9 @@
 //! not know gets 501 (§15.6.2).
 
 pub mod conditional;
+pub mod json;
 pub mod listing;
+mod problems;
 
 use std::sync::Arc;
 
@@ -26,9 +28,11 @@ use crate::http::{
     Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
 };
 use crate::stats::ServerStats;
-use crate::store::{Deleted, StorageFailed, Store, StoreStats, WriteError};
+use crate::store::{Deleted, Store, StoreStats};
 
-use conditional::{Outcome, Preconditions, etag};
+use conditional::{Outcome, Preconditions};
+use json::{check_json, is_json_media_type};
+use problems::{not_found, precondition_failed, unavailable, write_failed};
 
 /// The longest key, in bytes after percent-decoding.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -99,6 +103,52 @@ impl Route {
     }
 }
 
+/// What an accepted request asks for. `check_head` decides it from the
+/// route and the method, having refused every combination the API does not
+/// serve, so `handle` has exactly one thing to do for each.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `OPTIONS`: answer with the methods the target allows.
+    Options(&'static str),
+    /// `GET` or `HEAD` of a key.
+    Read(String),
+    /// `PUT` or `POST` to a key.
+    Write(String),
+    /// `DELETE` of a key.
+    Delete(String),
+    /// `GET /`.
+    Banner,
+    /// `GET /_all`.
+    All,
+    /// `GET /_keys`.
+    Keys,
+    /// `GET /_stats`.
+    Stats,
+    /// `GET /_health`.
+    Health,
+    /// `GET` of a reserved path that holds nothing (`OPTIONS *` is the only
+    /// request on the server as a whole, and it is `Options`).
+    NothingThere,
+}
+
+impl Action {
+    /// The action for a method that `route` allows.
+    fn of(route: Route, method: &Method) -> Action {
+        match (route, method) {
+            (route, Method::Options) => Action::Options(route.allowed_methods()),
+            (Route::Key(key), Method::Put | Method::Post) => Action::Write(key),
+            (Route::Key(key), Method::Delete) => Action::Delete(key),
+            (Route::Key(key), _) => Action::Read(key),
+            (Route::Banner, _) => Action::Banner,
+            (Route::All, _) => Action::All,
+            (Route::Keys, _) => Action::Keys,
+            (Route::Stats, _) => Action::Stats,
+            (Route::Health, _) => Action::Health,
+            (Route::Reserved | Route::Server, _) => Action::NothingThere,
+        }
+    }
+}
+
 /// Percent-decodes a path into a key: valid UTF-8, at most [`MAX_KEY_BYTES`].
 fn decode_key(path: &str) -> Result<String, Response> {
     let bad = |detail: String| Response::problem(Status::BAD_REQUEST, detail);
@@ -114,16 +164,6 @@ fn decode_key(path: &str) -> Result<String, Response> {
         )));
     }
     String::from_utf8(bytes).map_err(|_| bad(format!("the path '{path}' does not decode to UTF-8")))
-}
-
-/// `application/json` or any `+json` type (RFC 6839 §3.1), parameters ignored.
-pub fn is_json_media_type(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application") && subtype.eq_ignore_ascii_case("json")
-        || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json")
 }
 
 impl Api {
@@ -178,8 +218,8 @@ impl Api {
         };
         match Preconditions::from_head(head).evaluate(Some(&entry), true) {
             Outcome::Proceed => validators(Response::new(Status::OK)).with_body(
-                entry.content_type.to_string(),
-                Body::Shared(entry.value.clone()),
+                HeaderValue::Shared(Arc::clone(&entry.content_type)),
+                Body::Shared(Arc::clone(&entry.value)),
             ),
             Outcome::NotModified => validators(Response::new(Status::NOT_MODIFIED)),
             Outcome::Failed => precondition_failed(key, Some(entry.revision)),
@@ -193,8 +233,7 @@ impl Api {
             .filter(|value| !value.is_empty())
             .unwrap_or("application/octet-stream");
         if is_json_media_type(content_type)
-            && let Err(error) =
-                serde_json::from_slice::<&serde_json::value::RawValue>(&request.body)
+            && let Err(error) = check_json(&request.body)
         {
             return Response::problem(
                 Status::BAD_REQUEST,
@@ -292,9 +331,9 @@ impl Api {
 }
 
 impl Handler for Api {
-    type Accepted = Route;
+    type Accepted = Action;
 
-    fn check_head(&self, head: &RequestHead) -> Result<Route, Response> {
+    fn check_head(&self, head: &RequestHead) -> Result<Action, Response> {
         let route = Route::of(head)?;
         self.authorize(head, &route)?;
         let method = head.method();
@@ -331,34 +370,29 @@ impl Handler for Api {
                 }
             }
         }
-        Ok(route)
+        Ok(Action::of(route, method))
     }
 
-    fn handle(&self, route: Route, request: Request) -> Response {
-        let method = request.head.method().clone();
-        match (route, method) {
-            (route, Method::Options) => {
-                Response::new(Status::NO_CONTENT).with_header("Allow", route.allowed_methods())
+    fn handle(&self, action: Action, request: Request) -> Response {
+        match action {
+            Action::Options(allowed) => {
+                Response::new(Status::NO_CONTENT).with_header("Allow", allowed)
             }
-            (Route::Key(key), Method::Get | Method::Head) => self.get(&key, &request.head),
-            (Route::Key(key), Method::Put | Method::Post) => self.put(&key, request),
-            (Route::Key(key), Method::Delete) => self.delete(&key, &request.head),
-            (Route::Banner, _) => self.banner(),
-            (Route::All, _) => listing::all(&self.store),
-            (Route::Keys, _) => listing::keys(&self.store, request.head.query()),
-            (Route::Stats, _) => self.stats(),
-            (Route::Health, _) => match self.store.failure() {
+            Action::Read(key) => self.get(&key, &request.head),
+            Action::Write(key) => self.put(&key, request),
+            Action::Delete(key) => self.delete(&key, &request.head),
+            Action::Banner => self.banner(),
+            Action::All => listing::all(&self.store),
+            Action::Keys => listing::keys(&self.store, request.head.query()),
+            Action::Stats => self.stats(),
+            Action::Health => match self.store.failure() {
                 None => Response::text(Status::OK, "ok\n"),
                 Some(reason) => Response::problem(
                     Status::SERVICE_UNAVAILABLE,
                     format!("the log failed, writes are refused: {reason}"),
                 ),
             },
-            (_, Method::Other(name)) => Response::problem(
-                Status::NOT_IMPLEMENTED,
-                format!("method {name} is not implemented"),
-            ),
-            (Route::Reserved | Route::Server, _) => Response::problem(
+            Action::NothingThere => Response::problem(
                 Status::NOT_FOUND,
                 format!(
                     "'{}' is reserved for the server and holds nothing",
@@ -367,43 +401,6 @@ impl Handler for Api {
             ),
         }
     }
-}
-
-/// The answer when the store cannot be read because its log failed.
-fn unavailable(failed: &StorageFailed) -> Response {
-    Response::problem(Status::SERVICE_UNAVAILABLE, failed.to_string())
-}
-
-fn not_found(key: &str) -> Response {
-    Response::problem(Status::NOT_FOUND, format!("key '{key}' not found"))
-}
-
-/// The answer to a write the store refused or could not make durable.
-fn write_failed(key: &str, error: WriteError) -> Response {
-    match error {
-        WriteError::ConditionFailed { current } => precondition_failed(key, current),
-        WriteError::TooLarge => Response::problem(
-            Status::CONTENT_TOO_LARGE,
-            format!("key '{key}' and its value are too large for one log record"),
-        ),
-        WriteError::Storage(reason) => Response::problem(
-            Status::SERVICE_UNAVAILABLE,
-            format!(
-                "the write was not stored: {reason}; writes are refused until the server restarts"
-            ),
-        ),
-    }
-}
-
-fn precondition_failed(key: &str, current: Option<u64>) -> Response {
-    let detail = match current {
-        Some(revision) => format!(
-            "precondition failed: key '{key}' is at ETag {}",
-            etag(revision)
-        ),
-        None => format!("precondition failed: key '{key}' does not exist"),
-    };
-    Response::problem(Status::PRECONDITION_FAILED, detail)
 }
 
 fn method_not_allowed(method: &Method, route: &Route) -> Response {
@@ -431,28 +428,6 @@ fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_media_types() {
-        for yes in [
-            "application/json",
-            "Application/JSON; charset=utf-8",
-            "application/problem+json",
-            "text/x+JSON",
-        ] {
-            assert!(is_json_media_type(yes), "{yes}");
-        }
-        for no in [
-            "text/plain",
-            "application/jsonl",
-            "json",
-            "+json",
-            "application/",
-            "",
-        ] {
-            assert!(!is_json_media_type(no), "{no}");
-        }
-    }
 
     #[test]
     fn constant_time_comparison() {

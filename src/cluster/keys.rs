@@ -14,7 +14,9 @@ use std::process::ExitCode;
 
 use crate::api::listing::{DEFAULT_PAGE, MAX_PAGE};
 
-use super::{Failure, FlagSpec, Flags, NodeClient, query_value, refusal, shared_settings, usage};
+use super::failure::{Failure, usage};
+use super::flags::{FlagSpec, Flags, shared_settings};
+use super::node::{NodeClient, nodes, query_value, refusal};
 
 const HELP: &str = "\
 httpdb cluster keys: list keys across nodes, as GET /_keys does on one node
@@ -61,8 +63,11 @@ const FLAGS: &[FlagSpec] = &[
 /// What to list: `/_keys`'s parameters.
 #[derive(Clone, Debug, Default)]
 pub struct Page<'a> {
+    /// Only keys that start with this.
     pub prefix: &'a str,
+    /// Only keys after this one: the last key of the previous page.
     pub after: Option<&'a str>,
+    /// At most this many keys.
     pub limit: usize,
 }
 
@@ -79,7 +84,7 @@ pub fn run(
             .map(|()| ExitCode::SUCCESS)
             .map_err(|error| Failure::Failed(format!("cannot write: {error}")));
     }
-    let nodes = flags.nodes()?;
+    let nodes = nodes(&flags)?;
     let settings = shared_settings(&flags, &["token"], env)?;
     let limit = match flags.value("limit") {
         None => DEFAULT_PAGE,

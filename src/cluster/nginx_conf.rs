@@ -12,7 +12,7 @@
 //!   connection the node is closing for idleness: nginx gives up a pooled
 //!   connection after half the nodes' `--idle-timeout`. The values the
 //!   nodes use (`--max-body`, `--idle-timeout`) default to the server's own
-//!   defaults, read from its command line ([`super::shared_settings`]);
+//!   defaults, read from its command line ([`super::flags::shared_settings`]);
 //! - `/_keys`, `/_all` and `/_stats` refused at the router with `403`: see
 //!   [`REFUSED_STATUS`].
 //!
@@ -32,7 +32,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{Failure, FlagSpec, Flags, Node, shared_settings, usage};
+use super::failure::{Failure, usage};
+use super::flags::{FlagSpec, Flags, shared_settings};
+use super::node::{Node, nodes};
 
 /// The status for `/_keys`, `/_all` and `/_stats` at the router: `403
 /// Forbidden`, "the server understood the request but refuses to fulfill
@@ -99,12 +101,15 @@ const FLAGS: &[FlagSpec] = &[
 /// What the configuration is made from.
 #[derive(Clone, Debug)]
 pub struct Router {
+    /// `HOST:PORT` the router listens on.
     pub listen: String,
+    /// The nodes, in the order given (their names decide ownership).
     pub nodes: Vec<Node>,
     /// The nodes' `--max-body`.
     pub max_body: u64,
     /// The nodes' `--idle-timeout`.
     pub idle_timeout: Duration,
+    /// Refuse writes (`503`) while keys are rebalanced.
     pub pause_writes: bool,
 }
 
@@ -122,7 +127,7 @@ pub fn run(
         .value("listen")
         .ok_or_else(|| usage("--listen HOST:PORT is required"))?;
     let listen = Node::parse("--listen", listen)?.authority;
-    let nodes = flags.nodes()?;
+    let nodes = nodes(&flags)?;
     let settings = shared_settings(&flags, &["max-body", "idle-timeout"], env)?;
     let router = Router {
         listen,

@@ -40,12 +40,11 @@ use std::time::{Duration, Instant};
 
 use crate::client::Response;
 
+use super::failure::{Failure, usage};
+use super::flags::{FlagSpec, Flags, shared_settings};
 use super::keys::all_on_node;
 use super::nginx_conf::{ROUTER_HEADER, ROUTER_PATH};
-use super::{
-    Failure, FlagSpec, Flags, Node, NodeClient, key_target, refusal, revision_of, shared_settings,
-    usage,
-};
+use super::node::{Node, NodeClient, key_target, nodes, refusal, revision_of};
 
 const HELP: &str = "\
 httpdb cluster rebalance: move each key to the node the router names for it
@@ -127,7 +126,7 @@ pub fn run(
         .value("router")
         .ok_or_else(|| usage("--router URL is required"))?;
     let router = Node::parse("--router", router)?;
-    let nodes = flags.nodes()?;
+    let nodes = nodes(&flags)?;
     let token = shared_settings(&flags, &["token"], env)?.token;
     let wait = match flags.value("wait") {
         None => DEFAULT_WAIT,

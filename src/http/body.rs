@@ -1,24 +1,19 @@
-//! Request bodies: how their length is known (RFC 9112 §6.3) and how they are
-//! read, either as Content-Length bytes or in chunks (§7.1).
-//!
-//! The framing rules are where a parser is most often fooled. httpdb takes
-//! the strict reading of each one:
-//! - Transfer-Encoding and Content-Length together: 400 (§6.3, item 3).
-//! - Transfer-Encoding in HTTP/1.0: 400 (§6.1).
-//! - A final coding other than chunked, or chunked twice: 400 (§6.3, item 4).
-//! - A coding before chunked that httpdb does not implement (`gzip, chunked`): 501 (§6.1).
-//! - Content-Length with a sign, spaces, hex or overflow, or several
-//!   different values: 400 (§6.3, item 5); identical repeats are one value
-//!   (RFC 9110 §8.6).
+//! Reading a request body whose framing the head decided (`request.rs`,
+//! RFC 9112 §6.3): exactly Content-Length bytes, or chunks (§7.1).
 //!
 //! Nothing the client merely announces is allocated: a body grows as its
-//! bytes arrive, and the limit is checked before each piece is read.
+//! bytes arrive, and the limit is checked before each piece is read. The
+//! chunked reader is as strict as the head parser: chunk-size lines must
+//! end in CRLF, extensions must be well formed, and the trailer section is
+//! bounded, because a chunk boundary two parsers read differently is a
+//! request-smuggling hole.
 
 use std::io::{BufRead, Read};
 
-use super::HttpError;
+use super::error::HttpError;
+use super::fields::{is_token_byte, parse_field_line, quoted_string_len};
 use super::line::read_line;
-use super::request::{RequestHead, Version, is_token_byte, parse_field_line};
+use super::request::Framing;
 
 /// The longest chunk-size line, extensions included (they are checked but
 /// not interpreted).
@@ -31,100 +26,6 @@ const MAX_TRAILER_BYTES: usize = 16 * 1024;
 const MAX_TRAILER_FIELDS: usize = 100;
 /// Bodies are read, and memory for them asked for, this much at a time.
 pub const BODY_PIECE: u64 = 64 * 1024;
-
-/// How the body after a request head is delimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framing {
-    /// No Content-Length and no Transfer-Encoding: the body is empty.
-    None,
-    /// `Content-Length: n`.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`.
-    Chunked,
-}
-
-impl Framing {
-    /// Whether any body bytes may follow the head.
-    pub fn has_body(self) -> bool {
-        matches!(self, Framing::Chunked | Framing::Length(1..))
-    }
-}
-
-/// Works out the framing from the head's Transfer-Encoding and
-/// Content-Length fields, refusing anything ambiguous.
-pub(super) fn framing_from_headers(head: &RequestHead) -> Result<Framing, HttpError> {
-    let has_content_length = head.header("content-length").is_some();
-    if head.header("transfer-encoding").is_some() {
-        if head.version() == Version::Http10 {
-            return Err(HttpError::bad(
-                "Transfer-Encoding is not allowed in an HTTP/1.0 request (RFC 9112 §6.1)",
-            ));
-        }
-        if has_content_length {
-            return Err(HttpError::bad(
-                "a request cannot have both Transfer-Encoding and Content-Length (RFC 9112 §6.3)",
-            ));
-        }
-        return transfer_codings(head);
-    }
-    if has_content_length {
-        return content_length(head).map(Framing::Length);
-    }
-    Ok(Framing::None)
-}
-
-/// Transfer-Encoding must end in exactly one `chunked`.
-fn transfer_codings(head: &RequestHead) -> Result<Framing, HttpError> {
-    let codings: Vec<&str> = head
-        .headers_named("transfer-encoding")
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|coding| !coding.is_empty())
-        .collect();
-    let is_chunked = |coding: &&str| coding.eq_ignore_ascii_case("chunked");
-    match codings.split_last() {
-        Some((last, before)) if is_chunked(last) => {
-            if before.iter().any(is_chunked) {
-                return Err(HttpError::bad(
-                    "chunked cannot be applied more than once (RFC 9112 §6.1)",
-                ));
-            }
-            match before.first() {
-                Some(other) => Err(HttpError::UnsupportedCoding(other.to_string())),
-                None => Ok(Framing::Chunked),
-            }
-        }
-        _ => Err(HttpError::bad(
-            "Transfer-Encoding must end with chunked (RFC 9112 §6.3)",
-        )),
-    }
-}
-
-/// `Content-Length = 1*DIGIT`; a list of identical values counts as one.
-fn content_length(head: &RequestHead) -> Result<u64, HttpError> {
-    let mut length = None;
-    for value in head
-        .headers_named("content-length")
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-    {
-        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(HttpError::bad(
-                "Content-Length must be a non-negative decimal number (RFC 9110 §8.6)",
-            ));
-        }
-        let parsed: u64 = value
-            .parse()
-            .map_err(|_| HttpError::bad("Content-Length is too large"))?;
-        if length.is_some_and(|previous| previous != parsed) {
-            return Err(HttpError::bad(
-                "the request has several different Content-Length values (RFC 9112 §6.3)",
-            ));
-        }
-        length = Some(parsed);
-    }
-    length.ok_or_else(|| HttpError::bad("Content-Length is empty"))
-}
 
 /// Reads the body that `framing` announces, refusing it as soon as it is
 /// larger than `max_body` bytes.
@@ -313,21 +214,6 @@ fn check_chunk_extensions(mut rest: &[u8]) -> Result<(), HttpError> {
     }
 }
 
-/// The length of the quoted-string at the start of `bytes` (RFC 9110 §5.6.4).
-fn quoted_string_len(bytes: &[u8]) -> Option<usize> {
-    let is_text = |b: u8| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80;
-    let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => return Some(i + 1),
-            b'\\' if bytes.get(i + 1).is_some_and(|&b| is_text(b)) => i += 2,
-            b if is_text(b) && b != b'\\' => i += 1,
-            _ => return None,
-        }
-    }
-    None
-}
-
 /// Reads the trailer section and its closing empty line; trailer fields are
 /// checked for syntax and then dropped, since httpdb stores no metadata from
 /// them.
@@ -359,105 +245,12 @@ fn skip_trailers<R: BufRead>(reader: &mut R) -> Result<(), HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Limits, read_head};
-
-    fn head(text: &str) -> Result<RequestHead, HttpError> {
-        read_head(&mut text.as_bytes(), &Limits::default()).map(|h| h.expect("a head"))
-    }
 
     fn status(result: Result<impl Sized, HttpError>) -> u16 {
         match result {
             Ok(_) => 0,
             Err(e) => e.status().map(|s| s.code()).unwrap_or(1),
         }
-    }
-
-    fn framing(headers: &str) -> Result<Framing, HttpError> {
-        head(&format!("POST /k HTTP/1.1\r\nHost: a\r\n{headers}\r\n")).map(|h| h.framing())
-    }
-
-    #[test]
-    fn content_length_values() {
-        assert_eq!(
-            framing("Content-Length: 5\r\n").unwrap(),
-            Framing::Length(5)
-        );
-        assert_eq!(
-            framing("Content-Length: 5, 5\r\n").unwrap(),
-            Framing::Length(5)
-        );
-        assert_eq!(
-            framing("Content-Length: 5\r\nContent-Length: 5\r\n").unwrap(),
-            Framing::Length(5)
-        );
-        assert_eq!(
-            framing("Content-Length: 007\r\n").unwrap(),
-            Framing::Length(7)
-        );
-        for bad in [
-            "+5",
-            "-5",
-            "0x5",
-            "5 5",
-            "",
-            "5,6",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(
-                status(framing(&format!("Content-Length: {bad}\r\n"))),
-                400,
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            status(framing("Content-Length: 5\r\nContent-Length: 6\r\n")),
-            400
-        );
-    }
-
-    #[test]
-    fn transfer_encoding_values() {
-        assert_eq!(
-            framing("Transfer-Encoding: chunked\r\n").unwrap(),
-            Framing::Chunked
-        );
-        assert_eq!(
-            framing("Transfer-Encoding: Chunked\r\n").unwrap(),
-            Framing::Chunked
-        );
-        assert_eq!(status(framing("Transfer-Encoding: gzip, chunked\r\n")), 501);
-        assert_eq!(status(framing("Transfer-Encoding: chunked, gzip\r\n")), 400);
-        assert_eq!(
-            status(framing("Transfer-Encoding: chunked, chunked\r\n")),
-            400
-        );
-        assert_eq!(status(framing("Transfer-Encoding: identity\r\n")), 400);
-        assert_eq!(status(framing("Transfer-Encoding: \r\n")), 400);
-        assert_eq!(
-            status(framing(
-                "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"
-            )),
-            400
-        );
-        assert_eq!(
-            status(head(
-                "POST /k HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
-            )),
-            400
-        );
-    }
-
-    #[test]
-    fn declared_length_over_the_limit_is_refused_from_the_head() {
-        let limits = Limits {
-            max_body: 10,
-            ..Limits::default()
-        };
-        let result = read_head(
-            &mut &b"PUT /k HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"[..],
-            &limits,
-        );
-        assert_eq!(status(result), 413);
     }
 
     fn chunked(body: &[u8], max: u64) -> Result<Vec<u8>, HttpError> {

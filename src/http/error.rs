@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use super::Status;
+use super::status::Status;
 
 /// Why a request could not be read.
 #[derive(Debug)]
@@ -18,11 +18,17 @@ pub enum HttpError {
     /// Malformed syntax or framing: 400.
     BadRequest(Cow<'static, str>),
     /// The request line is longer than the limit: 414.
-    UriTooLong { limit: usize },
+    UriTooLong {
+        /// The limit that was crossed, in bytes.
+        limit: usize,
+    },
     /// The header section is over the byte or field limit: 431.
     HeaderFieldsTooLarge(Cow<'static, str>),
     /// The body is, or is announced to be, over `--max-body`: 413.
-    ContentTooLarge { limit: u64 },
+    ContentTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The head or body did not arrive before its deadline: 408.
     Timeout,
     /// A major version other than 1: 505.
@@ -33,6 +39,11 @@ pub enum HttpError {
     ExpectationFailed(String),
     /// The server is holding as many request bodies as it allows: 503.
     Busy,
+    /// The server stopped reading the connection before the whole request
+    /// arrived, because it needed the worker for another client (a read
+    /// failed with `ConnectionAborted`): 503, and the client may send it
+    /// again.
+    Interrupted,
     /// The client went away (reset, broken pipe): there is nobody to answer.
     Disconnected(io::Error),
 }
@@ -51,6 +62,7 @@ impl HttpError {
             io::ErrorKind::UnexpectedEof => {
                 HttpError::bad("the connection was closed in the middle of the request")
             }
+            io::ErrorKind::ConnectionAborted => HttpError::Interrupted,
             _ => HttpError::Disconnected(error),
         }
     }
@@ -66,7 +78,7 @@ impl HttpError {
             HttpError::VersionNotSupported(_) => Status::HTTP_VERSION_NOT_SUPPORTED,
             HttpError::UnsupportedCoding(_) => Status::NOT_IMPLEMENTED,
             HttpError::ExpectationFailed(_) => Status::EXPECTATION_FAILED,
-            HttpError::Busy => Status::SERVICE_UNAVAILABLE,
+            HttpError::Busy | HttpError::Interrupted => Status::SERVICE_UNAVAILABLE,
             HttpError::Disconnected(_) => return None,
         })
     }
@@ -105,6 +117,10 @@ impl fmt::Display for HttpError {
             HttpError::Busy => {
                 f.write_str("too many request bodies are being received at once; try again shortly")
             }
+            HttpError::Interrupted => f.write_str(
+                "the server needed this connection for another client before the whole request \
+                 arrived; send it again",
+            ),
             HttpError::Disconnected(error) => write!(f, "the client went away: {error}"),
         }
     }

@@ -10,7 +10,7 @@
 
 use std::io::BufRead;
 
-use super::HttpError;
+use super::error::HttpError;
 
 /// Appends the next line to `line` (without its CRLF or LF) and returns how
 /// many bytes it consumed from `reader`, line ending included.

@@ -1,6 +1,16 @@
 //! Reading a request head: the request line and the header section
 //! (RFC 9112 §2-§5), and deciding from it how the body is framed (§6).
 //!
+//! The framing rules are where a parser is most often fooled. httpdb takes
+//! the strict reading of each one:
+//! - Transfer-Encoding and Content-Length together: 400 (§6.3, item 3).
+//! - Transfer-Encoding in HTTP/1.0: 400 (§6.1).
+//! - A final coding other than chunked, or chunked twice: 400 (§6.3, item 4).
+//! - A coding before chunked that httpdb does not implement (`gzip, chunked`): 501 (§6.1).
+//! - Content-Length with a sign, spaces, hex or overflow, or several
+//!   different values: 400 (§6.3, item 5); identical repeats are one value
+//!   (RFC 9110 §8.6).
+//!
 //! The parser is strict on purpose. A server behind a proxy that reads a
 //! request differently from the proxy can be made to see two requests where
 //! the proxy saw one (request smuggling), so anything the RFCs call invalid,
@@ -14,13 +24,15 @@
 use std::io::BufRead;
 use std::ops::Range;
 
-use super::HttpError;
-use super::body::{Framing, framing_from_headers};
+use super::error::HttpError;
+use super::fields::{is_token_byte, parse_field_line};
 use super::line::read_line;
+use super::persistence::Persistence;
 use super::uri::{TargetForm, TargetParts, parse_target};
+use super::version::{Version, parse_version};
 
 /// How large a request is allowed to be.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Longest request line (method, target, version), in bytes: 414 beyond.
     pub max_request_line: usize,
@@ -47,12 +59,19 @@ impl Default for Limits {
 /// `Other` and gets 501.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// `GET` (RFC 9110 §9.3.1).
     Get,
+    /// `HEAD`: as GET, without the body (RFC 9110 §9.3.2).
     Head,
+    /// `POST` (RFC 9110 §9.3.3); httpdb treats it as PUT, as the blog post did.
     Post,
+    /// `PUT` (RFC 9110 §9.3.4).
     Put,
+    /// `DELETE` (RFC 9110 §9.3.5).
     Delete,
+    /// `OPTIONS` (RFC 9110 §9.3.7).
     Options,
+    /// Any other token: a method httpdb does not implement (501).
     Other(Box<str>),
 }
 
@@ -71,6 +90,7 @@ impl Method {
         }
     }
 
+    /// The method's name as sent.
     pub fn as_str(&self) -> &str {
         match self {
             Method::Get => "GET",
@@ -80,23 +100,6 @@ impl Method {
             Method::Delete => "DELETE",
             Method::Options => "OPTIONS",
             Method::Other(name) => name,
-        }
-    }
-}
-
-/// The protocol version of a request. A higher 1.x minor version is read as
-/// HTTP/1.1 (RFC 9110 §2.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Version {
-    Http10,
-    Http11,
-}
-
-impl Version {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Version::Http10 => "HTTP/1.0",
-            Version::Http11 => "HTTP/1.1",
         }
     }
 }
@@ -113,15 +116,17 @@ pub struct RequestHead {
     target_parts: TargetParts,
     fields: Vec<(Range<usize>, Range<usize>)>,
     framing: Framing,
-    keep_alive: bool,
+    persistence: Persistence,
     expects_continue: bool,
 }
 
 impl RequestHead {
+    /// The request method.
     pub fn method(&self) -> &Method {
         &self.method
     }
 
+    /// The request's protocol version.
     pub fn version(&self) -> Version {
         self.version
     }
@@ -140,6 +145,7 @@ impl RequestHead {
         self.ascii(self.target.clone())
     }
 
+    /// Which of the four forms the target takes (RFC 9112 §3.2).
     pub fn target_form(&self) -> TargetForm {
         self.target_parts.form
     }
@@ -188,10 +194,10 @@ impl RequestHead {
         self.framing
     }
 
-    /// Whether the client wants the connection kept open after the response
-    /// (RFC 9112 §9.3).
-    pub fn keep_alive(&self) -> bool {
-        self.keep_alive
+    /// What the client asked to happen to the connection after the
+    /// response (RFC 9112 §9.3): kept open, or closed.
+    pub fn persistence(&self) -> Persistence {
+        self.persistence
     }
 
     /// Whether the client waits for `100 Continue` before sending the body
@@ -204,7 +210,9 @@ impl RequestHead {
 /// A whole request: its head and its body, read in full.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// The request line and header fields.
     pub head: RequestHead,
+    /// The body, de-chunked; empty when there was none.
     pub body: Vec<u8>,
 }
 
@@ -320,102 +328,98 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, HttpError> {
     })
 }
 
-/// `HTTP-version = "HTTP/" DIGIT "." DIGIT` (RFC 9112 §2.3).
-fn parse_version(version: &[u8]) -> Result<Version, HttpError> {
-    let [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] = *version else {
-        return Err(HttpError::bad(
-            "the protocol version must look like HTTP/1.1 (RFC 9112 §2.3)",
-        ));
-    };
-    if !major.is_ascii_digit() || !minor.is_ascii_digit() {
-        return Err(HttpError::bad(
-            "the protocol version must look like HTTP/1.1 (RFC 9112 §2.3)",
-        ));
+/// How the body after a request head is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No Content-Length and no Transfer-Encoding: the body is empty.
+    None,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+impl Framing {
+    /// Whether any body bytes may follow the head.
+    pub fn has_body(self) -> bool {
+        matches!(self, Framing::Chunked | Framing::Length(1..))
     }
-    match (major, minor) {
-        (b'1', b'0') => Ok(Version::Http10),
-        (b'1', _) => Ok(Version::Http11),
-        _ => Err(HttpError::VersionNotSupported(
-            String::from_utf8_lossy(version).into_owned(),
+}
+
+/// Works out the framing from the head's Transfer-Encoding and
+/// Content-Length fields, refusing anything ambiguous.
+fn framing_from_headers(head: &RequestHead) -> Result<Framing, HttpError> {
+    let has_content_length = head.header("content-length").is_some();
+    if head.header("transfer-encoding").is_some() {
+        if head.version() == Version::Http10 {
+            return Err(HttpError::bad(
+                "Transfer-Encoding is not allowed in an HTTP/1.0 request (RFC 9112 §6.1)",
+            ));
+        }
+        if has_content_length {
+            return Err(HttpError::bad(
+                "a request cannot have both Transfer-Encoding and Content-Length (RFC 9112 §6.3)",
+            ));
+        }
+        return transfer_codings(head);
+    }
+    if has_content_length {
+        return content_length(head).map(Framing::Length);
+    }
+    Ok(Framing::None)
+}
+
+/// Transfer-Encoding must end in exactly one `chunked`.
+fn transfer_codings(head: &RequestHead) -> Result<Framing, HttpError> {
+    let codings: Vec<&str> = head
+        .headers_named("transfer-encoding")
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|coding| !coding.is_empty())
+        .collect();
+    let is_chunked = |coding: &&str| coding.eq_ignore_ascii_case("chunked");
+    match codings.split_last() {
+        Some((last, before)) if is_chunked(last) => {
+            if before.iter().any(is_chunked) {
+                return Err(HttpError::bad(
+                    "chunked cannot be applied more than once (RFC 9112 §6.1)",
+                ));
+            }
+            match before.first() {
+                Some(other) => Err(HttpError::UnsupportedCoding(other.to_string())),
+                None => Ok(Framing::Chunked),
+            }
+        }
+        _ => Err(HttpError::bad(
+            "Transfer-Encoding must end with chunked (RFC 9112 §6.3)",
         )),
     }
 }
 
-/// `field-name ":" OWS field-value OWS` (RFC 9112 §5), returning the ranges
-/// of the name and the trimmed value inside `raw`.
-pub(super) fn parse_field_line(
-    raw: &[u8],
-    line_start: usize,
-) -> Result<(Range<usize>, Range<usize>), HttpError> {
-    let line = &raw[line_start..];
-    if line[0] == b' ' || line[0] == b'\t' {
-        return Err(HttpError::bad(
-            "obsolete line folding is not allowed (RFC 9112 §5.2)",
-        ));
-    }
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return Err(HttpError::bad("a header line has no colon"));
-    };
-    let name = &line[..colon];
-    if name.last().is_some_and(|&b| b == b' ' || b == b'\t') {
-        return Err(HttpError::bad(
-            "whitespace between a header name and its colon is not allowed (RFC 9112 §5.1)",
-        ));
-    }
-    if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
-        return Err(HttpError::bad(
-            "a header name is not a valid token (RFC 9110 §5.1)",
-        ));
-    }
-    let value = &line[colon + 1..];
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let leading = value.iter().take_while(|b| is_ows(b)).count();
-    let trailing = value[leading..]
-        .iter()
-        .rev()
-        .take_while(|b| is_ows(b))
-        .count();
-    let value_start = line_start + colon + 1 + leading;
-    let value_end = line_start + line.len() - trailing;
-    // field-vchar is VCHAR or obs-text, with SP and HTAB between (RFC 9110 §5.5).
-    let allowed = |&b: &u8| b == b'\t' || b == b' ' || b >= 0x21 && b != 0x7f;
-    if !raw[value_start..value_end].iter().all(allowed) {
-        return Err(HttpError::bad(
-            "a header value contains a control character (RFC 9110 §5.5)",
-        ));
-    }
-    if INTERPRETED_FIELDS
-        .iter()
-        .any(|field| name.eq_ignore_ascii_case(field.as_bytes()))
-        && !raw[value_start..value_end].is_ascii()
+/// `Content-Length = 1*DIGIT`; a list of identical values counts as one.
+fn content_length(head: &RequestHead) -> Result<u64, HttpError> {
+    let mut length = None;
+    for value in head
+        .headers_named("content-length")
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
     {
-        return Err(HttpError::BadRequest(
-            format!("the {} header must be ASCII", String::from_utf8_lossy(name)).into(),
-        ));
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(HttpError::bad(
+                "Content-Length must be a non-negative decimal number (RFC 9110 §8.6)",
+            ));
+        }
+        let parsed: u64 = value
+            .parse()
+            .map_err(|_| HttpError::bad("Content-Length is too large"))?;
+        if length.is_some_and(|previous| previous != parsed) {
+            return Err(HttpError::bad(
+                "the request has several different Content-Length values (RFC 9112 §6.3)",
+            ));
+        }
+        length = Some(parsed);
     }
-    Ok((line_start..line_start + colon, value_start..value_end))
-}
-
-/// The header fields httpdb acts on. Each has an ASCII grammar, so a value
-/// with other bytes is malformed; refusing it keeps [`RequestHead::header`]
-/// from ever treating one as absent.
-const INTERPRETED_FIELDS: &[&str] = &[
-    "authorization",
-    "connection",
-    "content-length",
-    "content-type",
-    "expect",
-    "host",
-    "if-match",
-    "if-modified-since",
-    "if-none-match",
-    "if-unmodified-since",
-    "transfer-encoding",
-];
-
-/// `tchar` (RFC 9110 §5.6.2): the characters of methods and header names.
-pub(super) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    length.ok_or_else(|| HttpError::bad("Content-Length is empty"))
 }
 
 /// Applies the rules that need the whole head: Host, target form, body
@@ -442,7 +446,7 @@ fn finish_head(
         target_parts,
         fields,
         framing: Framing::None,
-        keep_alive: false,
+        persistence: Persistence::Close,
         expects_continue: false,
     };
 
@@ -455,7 +459,7 @@ fn finish_head(
             limit: limits.max_body,
         });
     }
-    head.keep_alive = wants_keep_alive(&head);
+    head.persistence = requested_persistence(&head);
     head.expects_continue = read_expectation(&head)?;
     Ok(Some(head))
 }
@@ -486,15 +490,20 @@ fn is_host_byte(b: u8) -> bool {
 
 /// Persistence (RFC 9112 §9.3): HTTP/1.1 keeps the connection unless told
 /// `close`; HTTP/1.0 closes unless told `keep-alive`.
-fn wants_keep_alive(head: &RequestHead) -> bool {
+fn requested_persistence(head: &RequestHead) -> Persistence {
     let has = |option: &str| {
         head.headers_named("connection")
             .flat_map(|value| value.split(','))
             .any(|token| token.trim().eq_ignore_ascii_case(option))
     };
-    match head.version {
+    let keep_open = match head.version {
         Version::Http11 => !has("close"),
         Version::Http10 => has("keep-alive") && !has("close"),
+    };
+    if keep_open {
+        Persistence::KeepOpen(head.version)
+    } else {
+        Persistence::Close
     }
 }
 
@@ -526,10 +535,7 @@ mod tests {
     }
 
     fn status_of(input: &[u8]) -> u16 {
-        match parse(input) {
-            Ok(_) => 0,
-            Err(e) => e.status().map(|s| s.code()).unwrap_or(1),
-        }
+        status(parse(input))
     }
 
     #[test]
@@ -544,7 +550,7 @@ mod tests {
         assert_eq!(head.query(), Some("x=1"));
         assert_eq!(head.header("x-y"), Some("z"));
         assert_eq!(head.header("HOST"), Some("a"));
-        assert!(head.keep_alive());
+        assert_eq!(head.persistence(), Persistence::KeepOpen(Version::Http11));
         assert_eq!(head.framing(), Framing::None);
     }
 
@@ -654,7 +660,7 @@ mod tests {
 
     #[test]
     fn persistence() {
-        let keep = |input: &[u8]| parse(input).unwrap().unwrap().keep_alive();
+        let keep = |input: &[u8]| parse(input).unwrap().unwrap().persistence().keeps_open();
         assert!(keep(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
         assert!(!keep(
             b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
@@ -707,5 +713,104 @@ mod tests {
             status_of(b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Type: text/\xc3\xa9\r\n\r\n"),
             400
         );
+    }
+
+    fn head(text: &str) -> Result<RequestHead, HttpError> {
+        read_head(&mut text.as_bytes(), &Limits::default()).map(|h| h.expect("a head"))
+    }
+
+    fn status(result: Result<impl Sized, HttpError>) -> u16 {
+        match result {
+            Ok(_) => 0,
+            Err(e) => e.status().map(|s| s.code()).unwrap_or(1),
+        }
+    }
+
+    fn framing(headers: &str) -> Result<Framing, HttpError> {
+        head(&format!("POST /k HTTP/1.1\r\nHost: a\r\n{headers}\r\n")).map(|h| h.framing())
+    }
+
+    #[test]
+    fn content_length_values() {
+        assert_eq!(
+            framing("Content-Length: 5\r\n").unwrap(),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing("Content-Length: 5, 5\r\n").unwrap(),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing("Content-Length: 5\r\nContent-Length: 5\r\n").unwrap(),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing("Content-Length: 007\r\n").unwrap(),
+            Framing::Length(7)
+        );
+        for bad in [
+            "+5",
+            "-5",
+            "0x5",
+            "5 5",
+            "",
+            "5,6",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(
+                status(framing(&format!("Content-Length: {bad}\r\n"))),
+                400,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            status(framing("Content-Length: 5\r\nContent-Length: 6\r\n")),
+            400
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_values() {
+        assert_eq!(
+            framing("Transfer-Encoding: chunked\r\n").unwrap(),
+            Framing::Chunked
+        );
+        assert_eq!(
+            framing("Transfer-Encoding: Chunked\r\n").unwrap(),
+            Framing::Chunked
+        );
+        assert_eq!(status(framing("Transfer-Encoding: gzip, chunked\r\n")), 501);
+        assert_eq!(status(framing("Transfer-Encoding: chunked, gzip\r\n")), 400);
+        assert_eq!(
+            status(framing("Transfer-Encoding: chunked, chunked\r\n")),
+            400
+        );
+        assert_eq!(status(framing("Transfer-Encoding: identity\r\n")), 400);
+        assert_eq!(status(framing("Transfer-Encoding: \r\n")), 400);
+        assert_eq!(
+            status(framing(
+                "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"
+            )),
+            400
+        );
+        assert_eq!(
+            status(head(
+                "POST /k HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )),
+            400
+        );
+    }
+
+    #[test]
+    fn declared_length_over_the_limit_is_refused_from_the_head() {
+        let limits = Limits {
+            max_body: 10,
+            ..Limits::default()
+        };
+        let result = read_head(
+            &mut &b"PUT /k HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"[..],
+            &limits,
+        );
+        assert_eq!(status(result), 413);
     }
 }

@@ -1,9 +1,11 @@
 //! Responses and how they are written (RFC 9112 §4, §6; RFC 9110 §6.6, §8.6).
 //!
-//! A handler builds a [`Response`]: a status, some headers and a body. The
-//! connection loop adds what every response carries — `Date`, `Server`,
-//! `Content-Length`, `Connection` — and writes the head and the body with one
-//! `writev` call, so a small response leaves in one TCP segment.
+//! A handler builds a [`Response`]: a status, some headers and a body.
+//! [`write_response`] adds what every response carries — `Date`, `Server`,
+//! `Content-Length`, `Connection` — and sends head and body together: a
+//! small body is copied after the head and both leave in one `write` (one
+//! TCP segment), a large one goes by reference beside the head in one
+//! `writev`, and a streamed one follows the head through a buffer.
 //!
 //! Errors use the problem details format of RFC 9457:
 //! `{"type":"about:blank","title":"Not Found","status":404,"detail":"…"}`.
@@ -14,8 +16,9 @@ use std::io::{self, BufWriter, IoSlice, Write};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::Status;
 use super::date;
+use super::persistence::Persistence;
+use super::status::Status;
 
 /// Bodies up to this size are copied into the head's buffer and written with
 /// it in one `write`.
@@ -28,7 +31,9 @@ pub const SERVER: &str = concat!("httpdb/", env!("CARGO_PKG_VERSION"));
 #[derive(Clone, Default)]
 pub enum Body {
     #[default]
+    /// No body.
     Empty,
+    /// Bytes the response owns.
     Owned(Vec<u8>),
     /// A stored value, shared with the store without copying it.
     Shared(Arc<[u8]>),
@@ -42,10 +47,12 @@ pub trait StreamedBody: Send + Sync {
     /// Exactly how many bytes `write_to` writes.
     fn len(&self) -> u64;
 
+    /// Whether the body has no bytes.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Writes the body to `out`, exactly [`StreamedBody::len`] bytes.
     fn write_to(&self, out: &mut dyn Write) -> io::Result<()>;
 }
 
@@ -60,6 +67,7 @@ impl Body {
         }
     }
 
+    /// The body's length in bytes, as `Content-Length` gives it.
     pub fn len(&self) -> u64 {
         match self {
             Body::Streamed(body) => body.len(),
@@ -67,6 +75,7 @@ impl Body {
         }
     }
 
+    /// Whether the body has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -86,6 +95,7 @@ impl fmt::Debug for Body {
 /// strings for its ETag, Last-Modified or stored Content-Type.
 #[derive(Clone, Debug)]
 pub enum HeaderValue {
+    /// Text, borrowed for the program's life or owned.
     Text(Cow<'static, str>),
     /// Shared with its owner, such as the content type of a stored value.
     Shared(Arc<str>),
@@ -215,6 +225,7 @@ impl Response {
         response
     }
 
+    /// The status code.
     pub fn status(&self) -> Status {
         self.status
     }
@@ -227,6 +238,7 @@ impl Response {
             .map(|(_, value)| value.to_text())
     }
 
+    /// The body.
     pub fn body(&self) -> &Body {
         &self.body
     }
@@ -237,20 +249,10 @@ impl Response {
     }
 }
 
-/// What the `Connection` header says about the connection after a response
-/// (RFC 9112 §9.3, §9.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Persistence {
-    /// Kept open; HTTP/1.1 needs no header for that.
-    KeepAlive,
-    /// Kept open for an HTTP/1.0 client that asked, which must be told so.
-    KeepAliveHttp10,
-    /// Closed after this response: `Connection: close`.
-    Close,
-}
-
-/// Writes `response` to `out`, head and body with one `writev` when the
-/// body is in memory; `scratch` is reused for the head between responses.
+/// Writes `response` to `out`: the head and a body held in memory leave
+/// together, in one `write` (bodies up to [`COPY_BODY_UP_TO`], copied after
+/// the head) or one `writev` (larger ones, by reference); `scratch` is reused
+/// for the head between responses.
 /// With `omit_body` (a HEAD request) the headers, Content-Length included,
 /// are those of the full response but no body follows (RFC 9110 §9.3.2).
 /// Returns the number of body bytes sent.
@@ -284,10 +286,10 @@ pub fn write_response<W: Write>(
         append_decimal(head, response.body.len());
         head.extend_from_slice(b"\r\n");
     }
-    match persistence {
-        Persistence::KeepAlive => {}
-        Persistence::KeepAliveHttp10 => head.extend_from_slice(b"Connection: keep-alive\r\n"),
-        Persistence::Close => head.extend_from_slice(b"Connection: close\r\n"),
+    if let Some(connection) = persistence.connection_header() {
+        head.extend_from_slice(b"Connection: ");
+        head.extend_from_slice(connection.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
 
@@ -347,6 +349,7 @@ fn write_all_vectored<W: Write>(out: &mut W, mut buffers: &mut [IoSlice<'_>]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Version;
 
     fn render(response: &Response, omit_body: bool, persistence: Persistence) -> String {
         let mut out = Vec::new();
@@ -359,7 +362,7 @@ mod tests {
         let text = render(
             &Response::text(Status::OK, "hi"),
             false,
-            Persistence::KeepAlive,
+            Persistence::KeepOpen(Version::Http11),
         );
         assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{text}");
         assert!(text.contains(&format!("\r\nServer: {SERVER}\r\n")));
@@ -384,7 +387,11 @@ mod tests {
     #[test]
     fn no_length_or_body_for_204_and_304() {
         for status in [Status::NO_CONTENT, Status::NOT_MODIFIED] {
-            let text = render(&Response::new(status), false, Persistence::KeepAliveHttp10);
+            let text = render(
+                &Response::new(status),
+                false,
+                Persistence::KeepOpen(Version::Http10),
+            );
             assert!(!text.contains("Content-Length"), "{text}");
             assert!(text.contains("\r\nConnection: keep-alive\r\n"));
             assert!(text.ends_with("\r\n\r\n"));

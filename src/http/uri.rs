@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::HttpError;
+use super::error::HttpError;
 
 /// Which of the request-target forms was used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,7 @@ pub enum TargetForm {
 /// Where the path and the query sit inside the target string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetParts {
+    /// Which form the target takes.
     pub form: TargetForm,
     /// The path, always starting with `/` (`/` for an absolute form without one).
     pub path: Range<usize>,

@@ -1,9 +1,9 @@
 //! One connection, from accept to close, on one worker thread.
 //!
 //! The loop for each request:
-//! 1. wait for its first byte, up to the idle timeout (RFC 9112 §9.5 lets a
-//!    server close an idle connection at any time), giving up the worker early
-//!    if a connection is waiting and no worker is free;
+//! 1. wait for its first byte, asleep in `read` until it comes, the idle
+//!    timeout ends, or the connection is reclaimed for a newcomer (`idle.rs`;
+//!    RFC 9112 §9.5 lets a server close an idle connection at any time);
 //! 2. read the head under a deadline, then ask the handler whether to go on;
 //! 3. send `100 Continue` if the client waits for it (RFC 9110 §10.1.1);
 //! 4. read the body under a fresh deadline;
@@ -18,21 +18,38 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::http::{
-    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, Version,
-    read_body, read_head, write_continue, write_response,
+    Handler, HttpError, Method, Persistence, Request, RequestHead, Response, Status, read_body,
+    read_head, write_continue, write_response,
 };
 
-use super::Shared;
 use super::access_log::Record;
-use super::deadline::{DeadlineStream, is_timeout};
+use super::deadline::DeadlineStream;
+use super::idle::Left;
+use super::shared::Shared;
 
-/// How often a worker waiting on an idle connection looks up to see whether
-/// it is needed elsewhere or the server is stopping. It bounds how long a
-/// new connection waits behind idle ones for a worker.
-const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How long after a response a keep-alive client is taken to be about to
+/// send its next request, and its connection is neither reclaimed nor
+/// closed for a newcomer. A client in a request loop sends within
+/// microseconds; one that waits longer is idle. It is also the longest a
+/// newcomer waits for a worker when every worker has just answered a
+/// request and no client says more.
+const KEEP_ALIVE_GRACE: Duration = Duration::from_millis(50);
+
+/// How a wait for more bytes ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Bytes arrived.
+    Arrived,
+    /// The client closed, the connection failed, or (after a reclaim) the
+    /// read side has nothing more to give.
+    Ended,
+    /// The deadline passed first.
+    TimedOut,
+}
 
 /// How long to keep reading (and discarding) after an error response before
 /// closing, so that the client reads the response instead of a reset.
@@ -41,22 +58,9 @@ const LINGER: Duration = Duration::from_secs(1);
 /// Bytes the connection reads from the socket at a time.
 const READ_BUFFER: usize = 16 * 1024;
 
-/// What to do after a response.
-enum Next {
-    /// Read the next request.
-    KeepOpen,
-    /// Close now: the request was read completely.
-    Close,
-    /// Close, but first drain what the client may still be sending, so the
-    /// close does not become a reset that destroys the response in flight
-    /// (RFC 9112 §9.6).
-    CloseLingering,
-}
-
 /// What the connection remembers of a request after handing it to the handler.
 struct Answering {
     omit_body: bool,
-    version: Version,
     request_line: Option<String>,
 }
 
@@ -66,6 +70,9 @@ pub(super) struct Connection<'a, H: Handler> {
     shared: &'a Shared<H>,
     /// The buffer each response head is formatted into, reused.
     scratch: Vec<u8>,
+    /// The connection was reclaimed while idle (`idle.rs`): what had arrived
+    /// is answered, then it closes.
+    reclaimed: bool,
 }
 
 impl<'a, H: Handler> Connection<'a, H> {
@@ -73,67 +80,99 @@ impl<'a, H: Handler> Connection<'a, H> {
         // Responses go out in one write each; Nagle's algorithm would only
         // hold the last segment back waiting for an ACK.
         let _ = stream.set_nodelay(true);
+        shared.stats.connection_started();
         Connection {
             reader: BufReader::with_capacity(READ_BUFFER, DeadlineStream::new(stream)),
             peer,
             shared,
             scratch: Vec::with_capacity(512),
+            reclaimed: false,
         }
     }
 
     /// Serves requests until the connection closes.
     pub(super) fn run(mut self) {
         loop {
-            let next = if self.wait_for_request() {
+            let after = if self.wait_for_request() {
                 self.serve_one()
             } else {
-                Next::Close
+                Persistence::Close
             };
-            match next {
-                Next::KeepOpen => continue,
-                Next::Close => return,
-                Next::CloseLingering => return self.linger(),
+            match after {
+                Persistence::KeepOpen(_) => continue,
+                Persistence::Close => return,
+                Persistence::CloseLingering => return self.linger(),
             }
         }
     }
 
     /// Waits for the first byte of the next request. `false` means close
     /// instead: the client closed, stayed idle too long, the server is
-    /// stopping, or a connection is waiting and no worker is free.
+    /// stopping, or the connection was reclaimed with nothing to answer.
+    ///
+    /// The wait has two parts. For [`KEEP_ALIVE_GRACE`] the client is taken
+    /// to be in the middle of a conversation, about to send its next
+    /// request, and the connection is not given up: closing it now would
+    /// race that request. After that it is idle, and the worker sleeps in
+    /// `read` as one of the idle connections a newcomer may reclaim
+    /// (`idle.rs`), until a request comes or the idle timeout ends.
     fn wait_for_request(&mut self) -> bool {
+        let now = Instant::now();
+        let idle_deadline = now + self.shared.options.idle_timeout;
+        let grace_deadline = (now + KEEP_ALIVE_GRACE).min(idle_deadline);
         let stats = &self.shared.stats;
         stats.worker_idle();
-        let ready = self.wait_for_first_byte();
+        let ready = loop {
+            // Bytes of a pipelined request may be buffered already; empty
+            // lines between requests count as idle time.
+            if self.skip_empty_lines() {
+                break true;
+            }
+            if self.reclaimed {
+                break false;
+            }
+            if Instant::now() < grace_deadline {
+                match self.read_more(grace_deadline) {
+                    Wait::Arrived => continue,
+                    Wait::Ended => break false,
+                    Wait::TimedOut => {}
+                }
+            }
+            if Instant::now() >= idle_deadline {
+                break false;
+            }
+            let stream = Arc::clone(self.reader.get_ref().stream());
+            let Some(ticket) = self.shared.idle.enter(&stream, stats) else {
+                // The server is stopping, or a newcomer needs this worker.
+                break false;
+            };
+            let read = self.read_more(idle_deadline);
+            if self.shared.idle.leave(ticket) == Left::Reclaimed {
+                self.reclaimed = true;
+                self.reader.get_mut().set_reclaimed();
+            }
+            if read != Wait::Arrived {
+                break false;
+            }
+        };
         stats.worker_active();
         ready
     }
 
-    fn wait_for_first_byte(&mut self) -> bool {
-        let idle_deadline = Instant::now() + self.shared.options.idle_timeout;
+    /// Waits until more bytes arrive, the connection ends, or `deadline`.
+    fn read_more(&mut self, deadline: Instant) -> Wait {
+        self.reader.get_mut().set_read_deadline(Some(deadline));
         loop {
-            if self.skip_empty_lines() {
-                return true;
-            }
-            if self.shared.is_shutting_down() {
-                return false;
-            }
-            let now = Instant::now();
-            if now >= idle_deadline {
-                return false;
-            }
-            let poll_deadline = (now + IDLE_POLL).min(idle_deadline);
-            self.reader.get_mut().set_read_deadline(Some(poll_deadline));
-            match self.reader.fill_buf() {
-                Ok([]) => return false,
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {
-                    if self.shared.stats.worker_needed() {
-                        return false;
-                    }
+            return match self.reader.fill_buf() {
+                Ok([]) => Wait::Ended,
+                Ok(_) => Wait::Arrived,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    Wait::TimedOut
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return false,
-            }
+                // A reset, or (after a reclaim) a read side with nothing more.
+                Err(_) => Wait::Ended,
+            };
         }
     }
 
@@ -155,14 +194,15 @@ impl<'a, H: Handler> Connection<'a, H> {
         !self.reader.buffer().is_empty()
     }
 
-    /// Reads one request and answers it.
-    fn serve_one(&mut self) -> Next {
+    /// Reads one request and answers it; says what happens to the
+    /// connection next.
+    fn serve_one(&mut self) -> Persistence {
         let shared = self.shared;
         let options = &shared.options;
         self.start_read_deadline();
         let head = match read_head(&mut self.reader, &options.limits) {
             Ok(Some(head)) => head,
-            Ok(None) => return Next::Close,
+            Ok(None) => return Persistence::Close,
             Err(error) => return self.refuse(error, None),
         };
         let has_body = head.framing().has_body();
@@ -170,20 +210,20 @@ impl<'a, H: Handler> Connection<'a, H> {
             Ok(accepted) => accepted,
             Err(response) => {
                 // The body was not read, so the connection cannot carry another request.
-                let next = if has_body {
-                    Next::CloseLingering
+                let after = if has_body {
+                    Persistence::CloseLingering
                 } else {
-                    self.persistence_next(&head)
+                    self.persistence_after(&head)
                 };
                 let answering = self.answering(&head);
-                return self.respond(answering, &response, next);
+                return self.respond(answering, &response, after);
             }
         };
         if has_body {
             if head.expects_continue() {
                 self.start_write_deadline(0);
                 if write_continue(self.reader.get_mut()).is_err() {
-                    return Next::Close;
+                    return Persistence::Close;
                 }
             }
             self.start_read_deadline();
@@ -199,7 +239,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             Err(error) => return self.refuse(error, Some(&head)),
         };
         let answering = self.answering(&head);
-        let next = self.persistence_next(&head);
+        let after = self.persistence_after(&head);
         let handler = &shared.handler;
         let request = Request { head, body };
         let handled = catch_unwind(AssertUnwindSafe(|| handler.handle(accepted, request)));
@@ -207,14 +247,14 @@ impl<'a, H: Handler> Connection<'a, H> {
         // request's, and the next request may have it.
         drop(reservation);
         match handled {
-            Ok(response) => self.respond(answering, &response, next),
+            Ok(response) => self.respond(answering, &response, after),
             Err(_) => {
                 eprintln!("httpdb: a request handler panicked; answering 500");
                 let response = Response::problem(
                     Status::INTERNAL_SERVER_ERROR,
                     "the server failed while answering this request",
                 );
-                self.respond(answering, &response, Next::Close)
+                self.respond(answering, &response, Persistence::Close)
             }
         }
     }
@@ -241,21 +281,19 @@ impl<'a, H: Handler> Connection<'a, H> {
     /// waiting and no worker is free (then this one makes room, RFC 9112
     /// §9.5). If more of the client's bytes are already here, it may be
     /// pipelining, so the close lingers rather than resetting what it sent.
-    fn persistence_next(&self, head: &RequestHead) -> Next {
-        let make_room = self.shared.stats.worker_needed() || self.shared.is_shutting_down();
-        if head.keep_alive() && !make_room {
-            Next::KeepOpen
-        } else if !self.reader.buffer().is_empty() {
-            Next::CloseLingering
-        } else {
-            Next::Close
+    fn persistence_after(&self, head: &RequestHead) -> Persistence {
+        let shared = self.shared;
+        let make_room =
+            self.reclaimed || shared.idle.worker_needed(&shared.stats) || shared.is_shutting_down();
+        match head.persistence() {
+            keep @ Persistence::KeepOpen(_) if !make_room => keep,
+            _ => Persistence::close(!self.reader.buffer().is_empty()),
         }
     }
 
     fn answering(&self, head: &RequestHead) -> Answering {
         Answering {
             omit_body: *head.method() == Method::Head,
-            version: head.version(),
             request_line: self
                 .shared
                 .access_log
@@ -265,9 +303,9 @@ impl<'a, H: Handler> Connection<'a, H> {
     }
 
     /// Answers a request that could not be read, then closes.
-    fn refuse(&mut self, error: HttpError, head: Option<&RequestHead>) -> Next {
+    fn refuse(&mut self, error: HttpError, head: Option<&RequestHead>) -> Persistence {
         let Some(status) = error.status() else {
-            return Next::Close;
+            return Persistence::Close;
         };
         let mut response = Response::problem(status, error.to_string());
         if status == Status::SERVICE_UNAVAILABLE {
@@ -277,20 +315,20 @@ impl<'a, H: Handler> Connection<'a, H> {
             Some(head) => self.answering(head),
             None => Answering {
                 omit_body: false,
-                version: Version::Http11,
                 request_line: None,
             },
         };
-        self.respond(answering, &response, Next::CloseLingering)
+        self.respond(answering, &response, Persistence::CloseLingering)
     }
 
-    /// Writes the response with the `Connection` header `next` calls for.
-    fn respond(&mut self, answering: Answering, response: &Response, next: Next) -> Next {
-        let persistence = match (&next, answering.version) {
-            (Next::KeepOpen, Version::Http10) => Persistence::KeepAliveHttp10,
-            (Next::KeepOpen, Version::Http11) => Persistence::KeepAlive,
-            _ => Persistence::Close,
-        };
+    /// Writes the response with the `Connection` header that `after` calls
+    /// for; a response that cannot be written closes the connection.
+    fn respond(
+        &mut self,
+        answering: Answering,
+        response: &Response,
+        after: Persistence,
+    ) -> Persistence {
         // Counted before it is sent, so a client that has read this response
         // and then asks /_stats finds it counted.
         self.shared.stats.response_sent(response.status());
@@ -305,7 +343,7 @@ impl<'a, H: Handler> Connection<'a, H> {
             &mut self.scratch,
             response,
             answering.omit_body,
-            persistence,
+            after,
         );
         if let Some(log) = &self.shared.access_log {
             log.record(Record {
@@ -317,8 +355,8 @@ impl<'a, H: Handler> Connection<'a, H> {
             });
         }
         match written {
-            Ok(_) => next,
-            Err(_) => Next::Close,
+            Ok(_) => after,
+            Err(_) => Persistence::Close,
         }
     }
 
@@ -337,6 +375,17 @@ impl<'a, H: Handler> Connection<'a, H> {
             if read == 0 {
                 break;
             }
+        }
+    }
+}
+
+impl<H: Handler> Drop for Connection<'_, H> {
+    /// The worker is free again: counted before the reclaim it was part of
+    /// ends, so that no moment counts it as free twice.
+    fn drop(&mut self) {
+        self.shared.stats.connection_finished();
+        if self.reclaimed {
+            self.shared.idle.reclaim_finished();
         }
     }
 }

@@ -11,12 +11,19 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A `TcpStream` whose reads and writes fail once their deadline has passed.
+///
+/// The socket is shared (`Arc`) with the registry of idle connections
+/// (`idle.rs`), which may shut its read side down to take the worker back.
 #[derive(Debug)]
 pub struct DeadlineStream {
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
+    /// The read side was shut down by a reclaim: reads still return what had
+    /// arrived, but end-of-stream no longer means the client closed.
+    reclaimed: bool,
     read_deadline: Option<Instant>,
     write_deadline: Option<Instant>,
     /// The timeouts last set on the socket, to skip the `setsockopt` call
@@ -28,7 +35,8 @@ pub struct DeadlineStream {
 impl DeadlineStream {
     pub fn new(stream: TcpStream) -> DeadlineStream {
         DeadlineStream {
-            stream,
+            stream: Arc::new(stream),
+            reclaimed: false,
             read_deadline: None,
             write_deadline: None,
             read_timeout: None,
@@ -46,8 +54,17 @@ impl DeadlineStream {
         self.write_deadline = deadline;
     }
 
-    pub fn stream(&self) -> &TcpStream {
+    /// The socket, shared.
+    pub fn stream(&self) -> &Arc<TcpStream> {
         &self.stream
+    }
+
+    /// From now on the socket's read side is shut down (`idle.rs`): a read
+    /// that finds nothing more fails with `ConnectionAborted` instead of
+    /// returning end-of-stream, so that a request cut short by the reclaim
+    /// is answered as the server's doing (503), not as a client that left.
+    pub fn set_reclaimed(&mut self) {
+        self.reclaimed = true;
     }
 
     fn before_read(&mut self) -> io::Result<()> {
@@ -71,8 +88,9 @@ impl DeadlineStream {
 
 /// The socket timeout that ends a call at `deadline`: whole milliseconds,
 /// rounded up, so a call never gives up before the deadline, and calls with
-/// the same time left (the idle poll) reuse the socket's setting without a
-/// syscall. `TimedOut` once the deadline has passed.
+/// the same time left (each idle wait starts with the whole idle timeout)
+/// reuse the socket's setting without a syscall. `TimedOut` once the
+/// deadline has passed.
 fn time_left(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
     let Some(deadline) = deadline else {
         return Ok(None);
@@ -89,31 +107,28 @@ fn time_left(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
 impl Read for DeadlineStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.before_read()?;
-        self.stream.read(buf)
+        match (&*self.stream).read(buf)? {
+            0 if self.reclaimed && !buf.is_empty() => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the connection was reclaimed for another client",
+            )),
+            read => Ok(read),
+        }
     }
 }
 
 impl Write for DeadlineStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.before_write()?;
-        self.stream.write(buf)
+        (&*self.stream).write(buf)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.before_write()?;
-        self.stream.write_vectored(bufs)
+        (&*self.stream).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
+        (&*self.stream).flush()
     }
-}
-
-/// Whether a call failed because its timeout ran out: `WouldBlock` on Unix,
-/// `TimedOut` on Windows and from [`DeadlineStream`] itself.
-pub fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }

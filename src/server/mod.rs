@@ -42,10 +42,10 @@
 //!
 //! (64-client figures vary by ±10% from run to run.) Below the number of
 //! busy clients, throughput falls to that of a connection per request; at or
-//! above it, it does not depend on the pool size. So the default is 256
-//! workers per core and at least 1024 (config.rs).
+//! above it, it does not depend on the pool size. So the default is
+//! [`THREADS_PER_CORE`] workers per core and at least [`MIN_THREADS`].
 //!
-//! `--max-pending` defaults to 4 per worker. A waiting connection costs a
+//! `--max-pending` defaults to [`PENDING_PER_THREAD`] per worker. A waiting connection costs a
 //! file descriptor and a queue slot, and gets a worker within about 50 ms
 //! (the idle poll) or one response (busy connections close when others
 //! wait); 4096 waiting connections absorb bursts such as the 2,000 idle
@@ -68,6 +68,9 @@ mod access_log;
 mod budget;
 mod connection;
 mod deadline;
+mod idle;
+mod options;
+mod shared;
 
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -77,68 +80,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::http::{Handler, Limits, Persistence, Response, Status, write_response};
+use crate::http::{Handler, Persistence, Response, Status, write_response};
 use crate::stats::ServerStats;
 use threadpool::ThreadPool;
 
 use access_log::AccessLog;
 use budget::BodyBudget;
 use connection::Connection;
-
-/// How the server behaves; `config` fills it from flags and environment.
-#[derive(Clone, Debug)]
-pub struct ServerOptions {
-    /// Worker threads: the most connections served at once.
-    pub threads: usize,
-    /// Accepted connections that may wait for a worker before new ones get 503.
-    pub max_pending: usize,
-    /// Request size limits.
-    pub limits: Limits,
-    /// Deadline for a request's head, and then for its body; also for
-    /// sending a response, with [`ServerOptions::min_send_rate`].
-    pub read_timeout: Duration,
-    /// The slowest a client may take a response body, in bytes a second, on
-    /// top of `read_timeout` (not a flag: 1 MiB/s gives a 16 MiB value 16 s).
-    pub min_send_rate: u64,
-    /// How long a keep-alive connection may sit idle between requests.
-    pub idle_timeout: Duration,
-    /// Whether to write an access log line per response to stdout.
-    pub access_log: bool,
-    /// The most bytes of request bodies held in memory at once, over all
-    /// connections (not a flag: at least `limits.max_body`, 256 MiB by default).
-    pub max_body_memory: u64,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions {
-            threads: 64,
-            max_pending: 256,
-            limits: Limits::default(),
-            read_timeout: Duration::from_secs(10),
-            min_send_rate: 1024 * 1024,
-            idle_timeout: Duration::from_secs(5),
-            access_log: false,
-            max_body_memory: 256 << 20,
-        }
-    }
-}
-
-/// What the accept loop and every worker share.
-struct Shared<H> {
-    handler: H,
-    options: ServerOptions,
-    body_budget: BodyBudget,
-    stats: Arc<ServerStats>,
-    shutting_down: Arc<AtomicBool>,
-    access_log: Option<AccessLog>,
-}
-
-impl<H> Shared<H> {
-    fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Relaxed)
-    }
-}
+use idle::IdleConnections;
+pub use options::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_MEMORY, DEFAULT_READ_TIMEOUT, MIN_THREADS,
+    PENDING_PER_THREAD, ServerOptions, THREADS_PER_CORE, default_threads,
+};
+use shared::Shared;
 
 /// A bound listening socket, ready to run.
 pub struct Server<H: Handler> {
@@ -173,6 +127,7 @@ impl<H: Handler> Server<H> {
                     options.max_body_memory.max(options.limits.max_body),
                     Arc::clone(&stats),
                 ),
+                idle: IdleConnections::new(options.threads),
                 options,
                 stats,
                 shutting_down: Arc::new(AtomicBool::new(false)),
@@ -232,6 +187,9 @@ impl<H: Handler> Server<H> {
             }
         }
         drop(self.listener);
+        // Idle connections are woken and closed; requests in progress are
+        // answered (with `Connection: close`) and their connections closed.
+        shared.idle.close();
         pool.join();
         Ok(())
     }
@@ -246,17 +204,19 @@ impl<H: Handler> Server<H> {
             return;
         }
         shared.stats.connection_queued();
-        let shared = Arc::clone(shared);
+        let worker_shared = Arc::clone(shared);
         pool.execute(move || {
-            shared.stats.connection_started();
+            let shared = worker_shared;
             let served = catch_unwind(AssertUnwindSafe(|| {
                 Connection::new(stream, peer, &shared).run();
             }));
             if served.is_err() {
                 eprintln!("httpdb: a worker panicked serving {peer}; its connection was closed");
             }
-            shared.stats.connection_finished();
         });
+        // If every worker holds a connection, one idle longest gives its
+        // worker up to the connection just queued.
+        shared.idle.make_room(&shared.stats);
     }
 
     /// Runs the server on a background thread: what tests and benchmarks use.
@@ -274,8 +234,8 @@ impl<H: Handler> Server<H> {
     }
 }
 
-/// Stops a running server: the accept loop ends, idle connections close at
-/// their next poll, and requests in progress are answered first.
+/// Stops a running server: the accept loop ends, idle connections are woken
+/// and closed at once, and requests in progress are answered first.
 #[derive(Clone, Debug)]
 pub struct ShutdownHandle {
     shutting_down: Arc<AtomicBool>,
@@ -283,6 +243,7 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
+    /// Stops the accept loop; connections finish as [`ShutdownHandle`] says.
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Relaxed);
         // `accept` blocks until a connection arrives, so make one.
@@ -310,6 +271,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

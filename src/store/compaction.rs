@@ -2,8 +2,9 @@
 //!
 //! The log only grows: a key written a thousand times has a thousand
 //! records, of which the last one matters. When the log is both larger than
-//! `compact_min_bytes` (64 MiB) and more than `compact_ratio` (2) times the
-//! size the live entries would take, it is rewritten:
+//! `StoreOptions::compact_min_bytes` and more than `compact_ratio` times the
+//! size the live entries would take ([`Compactor::should_start`]), it is
+//! rewritten:
 //!
 //! 1. Under the store's lock (shared with readers, not with writers), copy
 //!    the map (pointers only: values are shared)
@@ -23,80 +24,101 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::sync::atomic::Ordering;
-use std::thread;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
+use super::key::Key;
+use super::log::Log;
+use super::map::Stored;
 use super::record::{Change, Record, encode_file_header};
-use super::{Disk, Key, PoisonError, Store, Stored};
 
 /// The new log while it is being written, in the data directory.
 pub const TEMP_FILE: &str = "httpdb.log.compact";
 
-/// Compacts on a thread of its own; the write that noticed the log had
-/// grown does not wait for it.
-pub(super) fn start_in_background(store: &Store) {
-    let Some(store) = store.myself.upgrade() else {
-        return;
-    };
-    let spawned = thread::Builder::new()
-        .name("httpdb-compaction".into())
-        .spawn(move || {
-            if let Err(error) = run(&store) {
-                eprintln!("httpdb: compaction failed, the log is unchanged: {error}");
-            }
-        });
-    if let Err(error) = spawned {
-        eprintln!("httpdb: cannot start a compaction: {error}");
+/// The live entries at one moment, and the revision counter then: what the
+/// new log is written from.
+pub(super) struct Snapshot {
+    pub(super) entries: Vec<(Key, Stored)>,
+    pub(super) base_revision: u64,
+}
+
+/// When to compact, and one compaction at a time.
+pub(super) struct Compactor {
+    /// Compact when the log is larger than this many bytes ...
+    min_bytes: u64,
+    /// ... and more than this many times the bytes of the live entries.
+    ratio: u64,
+    /// A compaction is running, or about to.
+    running: AtomicBool,
+    /// After a failed compaction, the log size at which to try again.
+    retry_at: AtomicU64,
+    /// Serialises compactions started by a trigger and by `Store::compact`.
+    turn: Mutex<()>,
+}
+
+impl Compactor {
+    pub(super) fn new(min_bytes: u64, ratio: u64) -> Compactor {
+        Compactor {
+            min_bytes,
+            ratio,
+            running: AtomicBool::new(false),
+            retry_at: AtomicU64::new(0),
+            turn: Mutex::new(()),
+        }
+    }
+
+    /// Whether a log of `log_bytes`, of which `live_bytes` would survive a
+    /// compaction, should be compacted now. A `true` marks a compaction as
+    /// running: the caller starts it, or calls [`Compactor::run`] anyway.
+    pub(super) fn should_start(&self, log_bytes: u64, live_bytes: u64) -> bool {
+        log_bytes > self.min_bytes
+            && log_bytes > self.ratio.saturating_mul(live_bytes)
+            && log_bytes > self.retry_at.load(Ordering::Relaxed)
+            && !self.running.swap(true, Ordering::AcqRel)
+    }
+
+    /// Gives up a compaction [`Compactor::should_start`] asked for, without
+    /// running it (its thread could not start).
+    pub(super) fn abandon(&self) {
+        self.running.store(false, Ordering::Release);
+    }
+
+    /// Compacts `log` now, one compaction at a time. `snapshot` runs under
+    /// the store's lock: it copies the live entries and marks the log's
+    /// place ([`Log::begin_compaction`]) at the same moment.
+    pub(super) fn run(&self, log: &Log, snapshot: impl FnOnce() -> Snapshot) -> io::Result<()> {
+        let turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = compact(log, snapshot);
+        // After a failure (a full disk, say), wait for the log to double
+        // before trying again rather than failing on every write.
+        let retry_at = match result {
+            Ok(()) => 0,
+            Err(_) => log.stats().bytes.saturating_mul(2),
+        };
+        self.retry_at.store(retry_at, Ordering::Relaxed);
+        self.running.store(false, Ordering::Release);
+        drop(turn);
+        result
     }
 }
 
-/// Compacts now, one compaction at a time.
-pub(super) fn run(store: &Store) -> io::Result<()> {
-    let Some(disk) = &store.disk else {
-        return Ok(());
-    };
-    let turn = disk
-        .compaction_turn
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let result = compact(store, disk);
-    let log_bytes = disk.log.stats().bytes;
-    // After a failure (a full disk, say), wait for the log to double before
-    // trying again rather than failing on every write.
-    let retry_at = if result.is_ok() {
-        0
-    } else {
-        log_bytes.saturating_mul(2)
-    };
-    disk.retry_compaction_at.store(retry_at, Ordering::Relaxed);
-    disk.compacting.store(false, Ordering::Release);
-    drop(turn);
-    result
-}
-
-fn compact(store: &Store, disk: &Disk) -> io::Result<()> {
-    let temp_path = disk.log.dir().join(TEMP_FILE);
-    let (snapshot, base_revision) = {
-        let state = store.read();
-        disk.log.begin_compaction();
-        let snapshot: Vec<(Key, Stored)> = state
-            .entries
-            .iter()
-            .map(|(key, stored)| (key.clone(), stored.clone()))
-            .collect();
-        (snapshot, state.last_revision)
-    };
-    let file = match write_snapshot(&temp_path, base_revision, &snapshot) {
+fn compact(log: &Log, snapshot: impl FnOnce() -> Snapshot) -> io::Result<()> {
+    let temp_path = log.dir().join(TEMP_FILE);
+    let Snapshot {
+        entries,
+        base_revision,
+    } = snapshot();
+    let file = match write_snapshot(&temp_path, base_revision, &entries) {
         Ok(file) => file,
         Err(error) => {
-            disk.log.abort_compaction();
+            log.abort_compaction();
             let _ = fs::remove_file(&temp_path);
             return Err(error);
         }
     };
-    drop(snapshot);
-    disk.log
-        .finish_compaction(file, &temp_path)
+    drop(entries);
+    log.finish_compaction(file, &temp_path)
         .map(|_| ())
         .inspect_err(|_| {
             let _ = fs::remove_file(&temp_path);
@@ -104,11 +126,7 @@ fn compact(store: &Store, disk: &Disk) -> io::Result<()> {
 }
 
 /// Writes a log holding exactly `entries`, opened for appending.
-fn write_snapshot(
-    path: &std::path::Path,
-    base_revision: u64,
-    entries: &[(Key, Stored)],
-) -> io::Result<File> {
+fn write_snapshot(path: &Path, base_revision: u64, entries: &[(Key, Stored)]) -> io::Result<File> {
     match fs::remove_file(path) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
         _ => {}

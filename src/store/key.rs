@@ -29,6 +29,7 @@ enum Repr {
 }
 
 impl Key {
+    /// A key holding a copy of `key`.
     pub fn new(key: &str) -> Key {
         if key.len() <= INLINE {
             let mut bytes = [0u8; INLINE];
@@ -42,6 +43,7 @@ impl Key {
         }
     }
 
+    /// The key's bytes (UTF-8).
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -49,15 +51,18 @@ impl Key {
         }
     }
 
+    /// The key as text.
     pub fn as_str(&self) -> &str {
         // Made from a `str`, so always UTF-8.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
+    /// The key's length in bytes.
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
 
+    /// Whether the key is empty (no key the API accepts is).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

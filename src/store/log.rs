@@ -54,6 +54,7 @@ pub enum Fsync {
 }
 
 impl Fsync {
+    /// The mode's name, as `--fsync` takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Fsync::Always => "always",
@@ -70,16 +71,22 @@ pub struct LogFailed(pub String);
 /// Figures about the log, for `/_stats`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogStats {
+    /// The log file.
     pub path: PathBuf,
+    /// When writes reach stable storage.
     pub fsync: Fsync,
     /// Bytes in the file, header included.
     pub bytes: u64,
+    /// Compactions since the server started.
     pub compactions: u64,
+    /// When the log was last synced to stable storage.
     pub last_sync: Option<SystemTime>,
+    /// Why the log stopped accepting writes, if it did.
     pub failed: Option<String>,
     /// Batches written, and the records in them: their ratio is how many
     /// writes share each write (and, with `always`, each fsync).
     pub batches: u64,
+    /// Records in those batches.
     pub records: u64,
 }
 

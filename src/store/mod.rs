@@ -28,87 +28,46 @@
 //! change not yet durable waits for the same group commit before it returns,
 //! so no reader sees a write that a crash could undo.
 //!
-//! The files, in the data directory:
-//! - `httpdb.log`: the log (`record.rs` has its format);
-//! - `LOCK`: held while a server uses the directory, so a second one is refused;
-//! - `httpdb.log.compact`: a compaction in progress (`compaction.rs`);
-//! - `httpdb.log.damaged-<time>`: the copy `--repair` keeps of a damaged log.
-//!
 //! The store knows nothing of HTTP: keys are strings, conditions are
 //! closures over the current entry.
+//!
+//! The files of this module, one job each:
+//! - `mod.rs` (here): the [`Store`] and its operations;
+//! - `map.rs`: the ordered map behind the lock, and its totals;
+//! - `open.rs`: opening a data directory (lock, create, replay, report);
+//! - `log.rs`: the append-only log and group commit;
+//! - `record.rs`: the log's format, byte by byte; `crc32.rs`, its checksum;
+//! - `recovery.rs`: replaying a log, and what a torn or damaged end means;
+//! - `compaction.rs`: rewriting the log from the live entries;
+//! - `key.rs`: keys, short ones kept inline.
 
 mod compaction;
 mod crc32;
 mod key;
 mod log;
+mod map;
+mod open;
 mod record;
 mod recovery;
 mod revision;
 
-use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::fs::File;
+use std::io;
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use compaction::{Compactor, Snapshot};
 pub use key::Key;
 pub use log::{Fsync, LogStats};
 use log::{Log, Ticket};
-use record::{Change, ChangeView, Record, RecordView};
-use recovery::{End, ReplayError};
-
-/// The log file's name in the data directory.
-pub const LOG_FILE: &str = "httpdb.log";
-/// The lock file's name in the data directory.
-pub const LOCK_FILE: &str = "LOCK";
-
-/// One stored value and what is known about it.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub value: Arc<[u8]>,
-    pub content_type: Arc<str>,
-    pub revision: u64,
-    pub modified: SystemTime,
-}
-
-/// An entry as the map holds it: like [`Entry`], with the time as
-/// milliseconds, which takes half the room of a `SystemTime`.
-#[derive(Clone, Debug)]
-struct Stored {
-    value: Arc<[u8]>,
-    content_type: Arc<str>,
-    revision: u64,
-    modified_ms: u64,
-}
-
-impl Stored {
-    fn new(
-        value: Arc<[u8]>,
-        content_type: Arc<str>,
-        revision: u64,
-        modified: SystemTime,
-    ) -> Stored {
-        Stored {
-            value,
-            content_type,
-            revision,
-            modified_ms: record::millis_since_epoch(modified),
-        }
-    }
-
-    fn entry(&self) -> Entry {
-        Entry {
-            value: Arc::clone(&self.value),
-            content_type: Arc::clone(&self.content_type),
-            revision: self.revision,
-            modified: UNIX_EPOCH + Duration::from_millis(self.modified_ms),
-        }
-    }
-}
+pub use map::Entry;
+use map::{Map, Stored};
+pub use open::{LOCK_FILE, LOG_FILE, OpenError, OpenReport};
+use record::{Change, Record};
 
 /// The result of a successful put.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +82,10 @@ pub struct Written {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deleted {
     /// The key existed and is gone; the delete took this revision.
-    Existed { revision: u64 },
+    Existed {
+        /// The revision the delete took.
+        revision: u64,
+    },
     /// There was nothing to delete.
     Absent,
 }
@@ -132,7 +94,10 @@ pub enum Deleted {
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteError {
     /// The caller's condition was false; `current` is the key's revision.
-    ConditionFailed { current: Option<u64> },
+    ConditionFailed {
+        /// The key's current revision; `None` if it is absent.
+        current: Option<u64>,
+    },
     /// The key or value is larger than a log record can hold.
     TooLarge,
     /// The log could not be written; nothing more can be stored until the
@@ -154,8 +119,11 @@ impl fmt::Display for StorageFailed {
 /// Totals over the whole store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
+    /// How many keys are stored.
     pub keys: usize,
+    /// Bytes of all values together.
     pub value_bytes: u64,
+    /// The revision of the last change.
     pub last_revision: u64,
     /// Bytes the live entries would take in a freshly compacted log.
     pub live_log_bytes: u64,
@@ -166,6 +134,7 @@ pub struct StoreStats {
 /// How a store on disk behaves.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
+    /// When writes reach stable storage.
     pub fsync: Fsync,
     /// Cut a damaged log at the first bad record (after a backup) instead of
     /// refusing to start.
@@ -187,74 +156,9 @@ impl Default for StoreOptions {
     }
 }
 
-/// What opening a data directory found.
-#[derive(Debug)]
-pub struct OpenReport {
-    pub records: u64,
-    pub bytes: u64,
-    pub elapsed: Duration,
-    /// Warnings worth printing: a torn tail cut off, a repair made.
-    pub warnings: Vec<String>,
-}
-
-/// Why a data directory could not be opened.
-#[derive(Debug)]
-pub enum OpenError {
-    /// Another process holds the directory's lock.
-    Locked {
-        dir: PathBuf,
-    },
-    /// The log is damaged before its end; `--repair` can cut it there.
-    Damaged {
-        path: PathBuf,
-        offset: u64,
-        reason: String,
-        records: u64,
-    },
-    /// The log cannot be read at all.
-    Unreadable {
-        path: PathBuf,
-        reason: String,
-    },
-    Io {
-        action: String,
-        error: io::Error,
-    },
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::Locked { dir } => write!(
-                f,
-                "{} is in use by another httpdb (it holds {})",
-                dir.display(),
-                dir.join(LOCK_FILE).display()
-            ),
-            OpenError::Damaged {
-                path,
-                offset,
-                reason,
-                records,
-            } => write!(
-                f,
-                "{} is damaged at byte {offset}: {reason}; the {records} records before it are intact. \
-                 Start with --repair to keep a copy of the file and cut it at that byte",
-                path.display()
-            ),
-            OpenError::Unreadable { path, reason } => {
-                write!(f, "{} cannot be used: {reason}", path.display())
-            }
-            OpenError::Io { action, error } => write!(f, "{action}: {error}"),
-        }
-    }
-}
-
-impl std::error::Error for OpenError {}
-
 /// The store. Share it between threads with an `Arc`.
 pub struct Store {
-    state: RwLock<State>,
+    map: RwLock<Map>,
     disk: Option<Disk>,
     /// The `Arc` this store lives in, for starting a background compaction.
     myself: Weak<Store>,
@@ -263,229 +167,46 @@ pub struct Store {
 /// What a store on disk has besides the map.
 struct Disk {
     log: Log,
-    options: StoreOptions,
+    /// When to compact the log, and one compaction at a time.
+    compactor: Compactor,
     /// Held for the life of the store: the directory's lock.
     _lock: File,
-    /// A compaction is running.
-    compacting: AtomicBool,
-    /// After a failed compaction, the log size at which to try again.
-    retry_compaction_at: AtomicU64,
-    /// Serialises compactions started by a trigger and by [`Store::compact`].
-    compaction_turn: Mutex<()>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    entries: BTreeMap<Key, Stored>,
-    last_revision: u64,
-    value_bytes: u64,
-    live_log_bytes: u64,
-    /// One shared copy of each content type in use: a million values of
-    /// `text/plain` share one string instead of holding a million.
-    content_types: HashSet<Arc<str>>,
-}
-
-/// The most distinct content types shared; past this, each value keeps its
-/// own copy, so a client inventing types cannot grow the set without bound.
-const MAX_SHARED_CONTENT_TYPES: usize = 1024;
-/// The longest content type shared: real ones are short, and a long one
-/// kept forever would be memory a client could pin.
-const MAX_SHARED_CONTENT_TYPE_LEN: usize = 128;
-
-impl State {
-    /// The shared copy of `content_type`.
-    fn shared_content_type(&mut self, content_type: &str) -> Arc<str> {
-        if let Some(shared) = self.content_types.get(content_type) {
-            return Arc::clone(shared);
-        }
-        let shared: Arc<str> = content_type.into();
-        if self.content_types.len() < MAX_SHARED_CONTENT_TYPES
-            && content_type.len() <= MAX_SHARED_CONTENT_TYPE_LEN
-        {
-            self.content_types.insert(Arc::clone(&shared));
-        }
-        shared
-    }
-
-    /// Adds or replaces an entry, keeping the totals. Returns whether the
-    /// key is new.
-    fn insert(&mut self, key: Key, stored: Stored) -> bool {
-        self.count(key.len(), &stored, true);
-        match self.entries.get_mut(key.as_bytes()) {
-            // A rewrite keeps the key the map already holds.
-            Some(current) => {
-                let previous = std::mem::replace(current, stored);
-                self.count(key.len(), &previous, false);
-                false
-            }
-            None => {
-                self.entries.insert(key, stored);
-                true
-            }
-        }
-    }
-
-    /// Applies a change read back from the log.
-    fn apply(&mut self, record: RecordView<'_>) {
-        match record.change {
-            ChangeView::Put {
-                content_type,
-                value,
-            } => {
-                let content_type = self.shared_content_type(content_type);
-                let stored =
-                    Stored::new(value.into(), content_type, record.revision, record.modified);
-                self.insert(Key::new(record.key), stored);
-            }
-            ChangeView::Delete => {
-                self.remove(record.key);
-            }
-        }
-    }
-
-    /// Removes an entry, keeping the totals.
-    fn remove(&mut self, key: &str) -> Option<Stored> {
-        let removed = self.entries.remove(key.as_bytes())?;
-        self.count(key.len(), &removed, false);
-        Some(removed)
-    }
-
-    fn count(&mut self, key_len: usize, stored: &Stored, added: bool) {
-        let value = stored.value.len() as u64;
-        let record = record::put_len(key_len, stored.content_type.len(), stored.value.len()) as u64;
-        if added {
-            self.value_bytes += value;
-            self.live_log_bytes += record;
-        } else {
-            self.value_bytes -= value;
-            self.live_log_bytes -= record;
-        }
-    }
 }
 
 impl Store {
     /// An empty store that keeps nothing on disk.
     pub fn in_memory() -> Store {
         Store {
-            state: RwLock::default(),
+            map: RwLock::default(),
             disk: None,
             myself: Weak::new(),
         }
     }
 
     /// Opens (creating if needed) the store in `dir`: takes the directory's
-    /// lock, replays the log, and appends to it from then on.
+    /// lock, replays the log (`open.rs`), and appends to it from then on.
     pub fn open(dir: &Path, options: StoreOptions) -> Result<(Arc<Store>, OpenReport), OpenError> {
-        let started = Instant::now();
-        let io_error = |action: String| move |error| OpenError::Io { action, error };
-        fs::create_dir_all(dir).map_err(io_error(format!("cannot create {}", dir.display())))?;
-        let lock = lock_directory(dir)?;
-        let path = dir.join(LOG_FILE);
-        // A compaction that was interrupted left its new file unfinished; the
-        // log itself was never touched, so the partial file is dropped.
-        let _ = fs::remove_file(dir.join(compaction::TEMP_FILE));
-        if !path.exists() {
-            create_log(dir, &path, 0)
-                .map_err(io_error(format!("cannot create {}", path.display())))?;
-        }
-
-        let mut state = State::default();
-        let replayed = recovery::replay(&path, &mut |record| state.apply(record)).map_err(
-            |error| match error {
-                ReplayError::Io(error) => OpenError::Io {
-                    action: format!("cannot read {}", path.display()),
-                    error,
-                },
-                ReplayError::BadHeader(reason) => OpenError::Unreadable {
-                    path: path.clone(),
-                    reason,
-                },
-            },
-        )?;
-        state.last_revision = replayed.last_revision;
-        let mut warnings = Vec::new();
-        match &replayed.end {
-            End::Clean => {}
-            End::Torn { bytes } => warnings.push(format!(
-                "cut off a torn record at the end of {} (byte {}, {bytes} bytes): a write interrupted by a crash",
-                path.display(),
-                replayed.good_len
-            )),
-            End::Damaged { reason } if options.repair => {
-                let backup = dir.join(format!(
-                    "{LOG_FILE}.damaged-{}",
-                    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-                ));
-                fs::copy(&path, &backup)
-                    .and_then(|_| File::open(&backup)?.sync_all())
-                    .map_err(io_error(format!("cannot back up {} to {}", path.display(), backup.display())))?;
-                warnings.push(format!(
-                    "repaired {}: {reason} at byte {}; kept the {} records before it, and the whole damaged file as {}",
-                    path.display(),
-                    replayed.good_len,
-                    replayed.records,
-                    backup.display()
-                ));
-            }
-            End::Damaged { reason } => {
-                return Err(OpenError::Damaged {
-                    path,
-                    offset: replayed.good_len,
-                    reason: reason.clone(),
-                    records: replayed.records,
-                });
-            }
-        }
-
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io_error(format!("cannot open {}", path.display())))?;
-        // New records must follow the last good one, not the garbage. And
-        // what was replayed may still be only in the OS's cache (after a
-        // crash of the process under `everysec` or `never`); it is served
-        // as durable from now on, so it is synced first.
-        if replayed.end != End::Clean {
-            file.set_len(replayed.good_len)
-                .and_then(|()| file.sync_all())
-                .map_err(io_error(format!(
-                    "cannot cut {} at byte {}",
-                    path.display(),
-                    replayed.good_len
-                )))?;
-        }
-        file.sync_all()
-            .map_err(io_error(format!("cannot sync {}", path.display())))?;
-        let log = Log::new(dir, &path, file, replayed.good_len, options.fsync)
-            .map_err(io_error("cannot start the log".into()))?;
-
-        let report = OpenReport {
-            records: replayed.records,
-            bytes: replayed.good_len,
-            elapsed: started.elapsed(),
-            warnings,
-        };
+        let opened = open::open_directory(dir, options.fsync, options.repair)?;
         let store = Arc::new_cyclic(|myself| Store {
-            state: RwLock::new(state),
+            map: RwLock::new(opened.map),
             disk: Some(Disk {
-                log,
-                options,
-                _lock: lock,
-                compacting: AtomicBool::new(false),
-                retry_compaction_at: AtomicU64::new(0),
-                compaction_turn: Mutex::new(()),
+                log: opened.log,
+                compactor: Compactor::new(options.compact_min_bytes, options.compact_ratio),
+                _lock: opened.lock,
             }),
             myself: myself.clone(),
         });
-        Ok((store, report))
+        Ok((store, opened.report))
     }
 
     /// The entry under `key`, if any.
     pub fn get(&self, key: &str) -> Result<Option<Entry>, StorageFailed> {
+        // The entry may be a change whose record is queued but not yet
+        // durable: `settle` waits for it (and may lead its group commit).
         let (entry, pending) = {
-            let state = self.read();
+            let map = self.read();
             (
-                state.entries.get(key.as_bytes()).map(Stored::entry),
+                map.entries.get(key.as_bytes()).map(Stored::entry),
                 self.not_yet_durable(),
             )
         };
@@ -503,9 +224,11 @@ impl Store {
 
     /// After the lock: waits until every change a read could have seen is
     /// durable, so a reader never sees a write that a crash could undo. The
-    /// wait is for the group commit already under way, and is skipped when
-    /// nothing is pending. If the log has failed, what is pending will never
-    /// be durable, and the read is refused.
+    /// wait is skipped when nothing is pending. When something is, the
+    /// reader waits like a writer does, so a GET may find no batch under way
+    /// and lead the group commit itself: write the queued records and, with
+    /// `--fsync always`, fsync them (`Log::wait`). If the log has failed,
+    /// what is pending will never be durable, and the read is refused.
     fn settle(&self, pending: Option<Ticket>) -> Result<(), StorageFailed> {
         match (&self.disk, pending) {
             (Some(disk), Some(ticket)) => disk
@@ -533,19 +256,19 @@ impl Store {
         // Build the shared value before taking the lock: it copies the bytes.
         let value: Arc<[u8]> = value.into();
         let (written, ticket) = {
-            let mut state = self.write();
-            let current = state.entries.get(key.as_bytes());
+            let mut map = self.write();
+            let current = map.entries.get(key.as_bytes());
             if !condition(current.map(Stored::entry).as_ref()) {
                 let error = WriteError::ConditionFailed {
                     current: current.map(|stored| stored.revision),
                 };
                 let pending = self.not_yet_durable();
-                drop(state);
+                drop(map);
                 return self.refuse(error, pending);
             }
-            let revision = revision::next(state.last_revision).ok_or_else(revisions_exhausted)?;
+            let revision = revision::next(map.last_revision).ok_or_else(revisions_exhausted)?;
             let modified = now_to_the_millisecond();
-            let content_type = state.shared_content_type(content_type);
+            let content_type = map.shared_content_type(content_type);
             let record_key = Key::new(key);
             let record = Record {
                 revision,
@@ -556,9 +279,9 @@ impl Store {
                     value: Arc::clone(&value),
                 },
             };
-            let ticket = self.queue_record(&state, record)?;
-            state.last_revision = revision;
-            let created = state.insert(
+            let ticket = self.queue_record(&map, record)?;
+            map.last_revision = revision;
+            let created = map.insert(
                 record_key,
                 Stored::new(value, content_type, revision, modified),
             );
@@ -576,10 +299,10 @@ impl Store {
         condition: impl FnOnce(&Entry) -> bool,
     ) -> Result<Deleted, WriteError> {
         let (deleted, ticket) = {
-            let mut state = self.write();
-            let Some(current) = state.entries.get(key.as_bytes()) else {
+            let mut map = self.write();
+            let Some(current) = map.entries.get(key.as_bytes()) else {
                 let pending = self.not_yet_durable();
-                drop(state);
+                drop(map);
                 return self
                     .settle(pending)
                     .map(|()| Deleted::Absent)
@@ -590,19 +313,19 @@ impl Store {
                     current: Some(current.revision),
                 };
                 let pending = self.not_yet_durable();
-                drop(state);
+                drop(map);
                 return self.refuse(error, pending);
             }
-            let revision = revision::next(state.last_revision).ok_or_else(revisions_exhausted)?;
+            let revision = revision::next(map.last_revision).ok_or_else(revisions_exhausted)?;
             let record = Record {
                 revision,
                 modified: now_to_the_millisecond(),
                 key: Key::new(key),
                 change: Change::Delete,
             };
-            let ticket = self.queue_record(&state, record)?;
-            state.last_revision = revision;
-            state.remove(key);
+            let ticket = self.queue_record(&map, record)?;
+            map.last_revision = revision;
+            map.remove(key);
             (Deleted::Existed { revision }, ticket)
         };
         self.wait_durable(ticket)?;
@@ -619,7 +342,7 @@ impl Store {
 
     /// Queues the record of a change about to be applied; starts a
     /// compaction if the log has outgrown the live data.
-    fn queue_record(&self, state: &State, record: Record) -> Result<Option<Ticket>, WriteError> {
+    fn queue_record(&self, map: &Map, record: Record) -> Result<Option<Ticket>, WriteError> {
         let Some(disk) = &self.disk else {
             return Ok(None);
         };
@@ -632,13 +355,10 @@ impl Store {
             .log
             .queue(record)
             .map_err(|failed| WriteError::Storage(failed.0))?;
-        let options = &disk.options;
-        if log_bytes > options.compact_min_bytes
-            && log_bytes > options.compact_ratio.saturating_mul(state.live_log_bytes)
-            && log_bytes > disk.retry_compaction_at.load(Ordering::Relaxed)
-            && !disk.compacting.swap(true, Ordering::AcqRel)
-        {
-            compaction::start_in_background(self);
+        // Compaction starts here, from the write that takes the log past
+        // its threshold; it runs on a thread of its own.
+        if disk.compactor.should_start(log_bytes, map.live_log_bytes) {
+            self.compact_in_background(disk);
         }
         Ok(Some(ticket))
     }
@@ -656,8 +376,8 @@ impl Store {
     /// A copy of every entry in key order. Values are shared, not copied.
     pub fn entries(&self) -> Result<Vec<(Key, Entry)>, StorageFailed> {
         let (entries, pending) = {
-            let state = self.read();
-            let entries = state
+            let map = self.read();
+            let entries = map
                 .entries
                 .iter()
                 .map(|(key, stored)| (key.clone(), stored.entry()))
@@ -681,8 +401,8 @@ impl Store {
             _ => Bound::Included(prefix.as_bytes()),
         };
         let (keys, pending) = {
-            let state = self.read();
-            let keys = state
+            let map = self.read();
+            let keys = map
                 .entries
                 .range::<[u8], _>((start, Bound::Unbounded))
                 .map(|(key, _)| key)
@@ -696,14 +416,15 @@ impl Store {
         Ok(keys)
     }
 
+    /// Totals over the whole store, for `/_stats`.
     pub fn stats(&self) -> StoreStats {
         let (keys, value_bytes, last_revision, live_log_bytes) = {
-            let state = self.read();
+            let map = self.read();
             (
-                state.entries.len(),
-                state.value_bytes,
-                state.last_revision,
-                state.live_log_bytes,
+                map.entries.len(),
+                map.value_bytes,
+                map.last_revision,
+                map.live_log_bytes,
             )
         };
         StoreStats {
@@ -718,7 +439,42 @@ impl Store {
     /// Rewrites the log from the live entries now, whatever its size.
     /// Reads and writes go on meanwhile. Does nothing in memory.
     pub fn compact(&self) -> io::Result<()> {
-        compaction::run(self)
+        let Some(disk) = &self.disk else {
+            return Ok(());
+        };
+        disk.compactor.run(&disk.log, || {
+            // Under the lock (shared with readers, not writers): the entries
+            // and the log's place are taken at the same moment.
+            let map = self.read();
+            disk.log.begin_compaction();
+            Snapshot {
+                entries: map
+                    .entries
+                    .iter()
+                    .map(|(key, stored)| (key.clone(), stored.clone()))
+                    .collect(),
+                base_revision: map.last_revision,
+            }
+        })
+    }
+
+    /// Compacts on a thread of its own: the write that noticed the log had
+    /// grown does not wait for it.
+    fn compact_in_background(&self, disk: &Disk) {
+        let Some(store) = self.myself.upgrade() else {
+            return disk.compactor.abandon();
+        };
+        let spawned = thread::Builder::new()
+            .name("httpdb-compaction".into())
+            .spawn(move || {
+                if let Err(error) = store.compact() {
+                    eprintln!("httpdb: compaction failed, the log is unchanged: {error}");
+                }
+            });
+        if let Err(error) = spawned {
+            eprintln!("httpdb: cannot start a compaction: {error}");
+            disk.compactor.abandon();
+        }
     }
 
     /// Takes the lock to read. Readers share it, so a reader that the
@@ -727,13 +483,13 @@ impl Store {
     /// Nothing done under the lock can panic halfway through a change, so if
     /// another thread panicked while holding it (a poisoned lock), the map is
     /// still consistent and is used as it is.
-    fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    fn read(&self) -> RwLockReadGuard<'_, Map> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the lock to change the map: alone.
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    fn write(&self) -> RwLockWriteGuard<'_, Map> {
+        self.map.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -746,44 +502,6 @@ fn revisions_exhausted() -> WriteError {
 /// reads the same before and after a restart.
 fn now_to_the_millisecond() -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(record::millis_since_epoch(SystemTime::now()))
-}
-
-/// Takes `dir/LOCK` for this process, or says who has it.
-fn lock_directory(dir: &Path) -> Result<File, OpenError> {
-    let path = dir.join(LOCK_FILE);
-    let io_error = |error| OpenError::Io {
-        action: format!("cannot open {}", path.display()),
-        error,
-    };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_error)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            return Err(OpenError::Locked {
-                dir: dir.to_owned(),
-            });
-        }
-        Err(TryLockError::Error(error)) => return Err(io_error(error)),
-    }
-    // For people: which process holds it.
-    let _ = file
-        .set_len(0)
-        .and_then(|()| writeln!(file, "{}", std::process::id()));
-    Ok(file)
-}
-
-/// Creates an empty log at `path` and makes it durable.
-fn create_log(dir: &Path, path: &Path, base_revision: u64) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    file.write_all(&record::encode_file_header(base_revision))?;
-    file.sync_all()?;
-    log::sync_directory(dir)
 }
 
 #[cfg(test)]

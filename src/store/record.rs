@@ -44,8 +44,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::Key;
 use super::crc32::crc32;
+use super::key::Key;
 
 /// The first eight bytes of every log file.
 pub const MAGIC: &[u8; 8] = b"HTTPDBLG";

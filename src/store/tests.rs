@@ -3,6 +3,7 @@
 //! restarts, and compaction under concurrent writes. (Killing a real process
 //! is in `tests/durability.rs`.)
 
+use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;

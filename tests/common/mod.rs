@@ -44,6 +44,7 @@ impl TestServer {
         let mut options = ServerOptions {
             threads: 8,
             max_pending: 64,
+            access_log: false,
             ..ServerOptions::default()
         };
         configure(&mut options);

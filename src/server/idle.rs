@@ -1,0 +1,218 @@
+//! Idle keep-alive connections, and taking their workers back when a new
+//! connection needs one.
+//!
+//! A worker waiting for its client's next request sleeps in `read` and costs
+//! nothing: no timer wakes it, so a server holding a thousand idle
+//! connections makes no context switches at all. It is woken by the next
+//! request, by its idle timeout, or by a reclaim:
+//!
+//! ```text
+//!   accept loop: new connection, no worker free
+//!     └─► reclaim the connection idle longest: shutdown(Read) on its socket
+//!           └─► its worker's read returns at once ─► the worker closes it
+//!                 └─► the worker takes the next connection from the queue
+//! ```
+//!
+//! RFC 9112 §9.5 lets a server close an idle connection at any time. The
+//! idle longest is the one its client is least likely to be about to use
+//! (browsers and proxies reuse their most recent connection first). A
+//! request that had already arrived when the reclaim came is still
+//! answered: on Linux a socket whose read side is shut down still returns
+//! the bytes that arrived, it only stops waiting for more. Its response says
+//! `Connection: close`, and the connection closes after it.
+//!
+//! The same registry stops the server without polling: at shutdown every
+//! idle connection is reclaimed, and no worker starts a new idle wait.
+
+use std::collections::BTreeMap;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::stats::ServerStats;
+
+/// The connections whose workers wait for their next request, oldest first.
+pub(super) struct IdleConnections {
+    state: Mutex<State>,
+    /// Connections reclaimed whose workers have not finished with them yet:
+    /// workers about to be free, which a waiting connection can count on.
+    reclaiming: AtomicUsize,
+    /// Worker threads in the pool.
+    workers: usize,
+}
+
+struct State {
+    /// By ticket, which grows: the first entry is the connection idle longest.
+    waiting: BTreeMap<u64, Arc<TcpStream>>,
+    next_ticket: u64,
+    /// The server is stopping: no new idle waits.
+    closed: bool,
+}
+
+/// A worker's place in the registry while it waits.
+#[must_use = "a ticket must be given back with `leave`"]
+pub(super) struct Ticket(u64);
+
+/// How an idle wait ended, as far as the registry knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Left {
+    /// The worker still owns its connection.
+    Kept,
+    /// The connection was reclaimed: its read side is shut down, and the
+    /// worker must close it once it has answered what had arrived.
+    Reclaimed,
+}
+
+impl IdleConnections {
+    pub(super) fn new(workers: usize) -> IdleConnections {
+        IdleConnections {
+            state: Mutex::new(State {
+                waiting: BTreeMap::new(),
+                next_ticket: 0,
+                closed: false,
+            }),
+            reclaiming: AtomicUsize::new(0),
+            workers,
+        }
+    }
+
+    /// Whether a connection is waiting for a worker that no free worker, and
+    /// no worker about to be freed by a reclaim, will take.
+    pub(super) fn worker_needed(&self, stats: &ServerStats) -> bool {
+        let free = self.workers.saturating_sub(stats.busy());
+        stats.queued() > free + self.reclaiming.load(Ordering::Acquire)
+    }
+
+    /// Registers `stream` as idle, before its worker sleeps in `read`.
+    /// `None` means do not wait, close: the server is stopping, or a
+    /// connection is waiting for a worker and this one should make room.
+    pub(super) fn enter(&self, stream: &Arc<TcpStream>, stats: &ServerStats) -> Option<Ticket> {
+        let mut state = self.lock();
+        // Under the lock, so that a connection the accept loop queued before
+        // this check is seen here, and one queued after it finds this
+        // connection in `waiting` (see `make_room`).
+        if state.closed || self.worker_needed(stats) {
+            return None;
+        }
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.insert(ticket, Arc::clone(stream));
+        Some(Ticket(ticket))
+    }
+
+    /// Ends an idle wait: says whether the connection was reclaimed meanwhile.
+    pub(super) fn leave(&self, Ticket(ticket): Ticket) -> Left {
+        match self.lock().waiting.remove(&ticket) {
+            Some(_) => Left::Kept,
+            None => Left::Reclaimed,
+        }
+    }
+
+    /// A reclaimed connection's worker is done with it.
+    pub(super) fn reclaim_finished(&self) {
+        self.reclaiming.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Called by the accept loop after queueing a connection: if no worker
+    /// will take it, reclaims the connection idle longest.
+    pub(super) fn make_room(&self, stats: &ServerStats) {
+        let mut state = self.lock();
+        if self.worker_needed(stats) {
+            self.reclaim_oldest(&mut state);
+        }
+    }
+
+    /// Reclaims every idle connection and refuses new idle waits: the server
+    /// is stopping.
+    pub(super) fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        while self.reclaim_oldest(&mut state) {}
+    }
+
+    fn reclaim_oldest(&self, state: &mut MutexGuard<'_, State>) -> bool {
+        let Some((_, stream)) = state.waiting.pop_first() else {
+            return false;
+        };
+        self.reclaiming.fetch_add(1, Ordering::AcqRel);
+        // Wakes the worker's `read` with end-of-stream at once. An error
+        // means the socket is already closed, which wakes it as well.
+        let _ = stream.shutdown(Shutdown::Read);
+        true
+    }
+
+    /// A poisoned lock (a worker panicked holding it) still holds a
+    /// consistent map: every change to it is a single insert or remove.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    fn pair() -> (TcpStream, Arc<TcpStream>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, Arc::new(server))
+    }
+
+    #[test]
+    fn the_connection_idle_longest_is_reclaimed_first_and_its_read_returns() {
+        let stats = ServerStats::new(2);
+        let idle = IdleConnections::new(2);
+        let (_client_a, a) = pair();
+        let (_client_b, b) = pair();
+        stats.connection_queued();
+        stats.connection_started();
+        stats.connection_queued();
+        stats.connection_started();
+        let ticket_a = idle.enter(&a, &stats).unwrap();
+        let ticket_b = idle.enter(&b, &stats).unwrap();
+        // Both workers hold idle connections; a third connection arrives.
+        stats.connection_queued();
+        assert!(idle.worker_needed(&stats));
+        idle.make_room(&stats);
+        assert!(
+            !idle.worker_needed(&stats),
+            "the reclaim counts as a free worker"
+        );
+        let mut byte = [0u8; 1];
+        assert_eq!(
+            (&*a).read(&mut byte).unwrap(),
+            0,
+            "a's read returns at once"
+        );
+        assert_eq!(idle.leave(ticket_a), Left::Reclaimed);
+        assert_eq!(idle.leave(ticket_b), Left::Kept);
+        idle.reclaim_finished();
+        assert!(idle.worker_needed(&stats));
+    }
+
+    #[test]
+    fn a_worker_does_not_start_waiting_when_its_worker_is_needed() {
+        let stats = ServerStats::new(1);
+        let idle = IdleConnections::new(1);
+        let (_client, a) = pair();
+        stats.connection_queued();
+        stats.connection_started();
+        stats.connection_queued();
+        assert!(idle.enter(&a, &stats).is_none());
+    }
+
+    #[test]
+    fn closing_reclaims_everyone_and_refuses_new_waits() {
+        let stats = ServerStats::new(4);
+        let idle = IdleConnections::new(4);
+        let (_client_a, a) = pair();
+        let (_client_b, b) = pair();
+        let ticket = idle.enter(&a, &stats).unwrap();
+        idle.close();
+        assert_eq!(idle.leave(ticket), Left::Reclaimed);
+        assert!(idle.enter(&b, &stats).is_none());
+    }
+}
