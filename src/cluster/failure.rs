@@ -2,6 +2,7 @@
 //! node or router that failed (exit status 1), each one line.
 
 use std::fmt;
+use std::io::Write;
 
 /// Why a tool stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,4 +24,12 @@ impl fmt::Display for Failure {
 /// A usage error: the command line is wrong.
 pub fn usage(message: impl Into<String>) -> Failure {
     Failure::Usage(message.into())
+}
+
+/// Writes `text` to the tool's output and flushes it, so progress shows as
+/// it happens; a failed write is a failure like any other.
+pub fn print(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|error| Failure::Failed(format!("cannot write the output: {error}")))
 }

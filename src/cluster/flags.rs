@@ -19,6 +19,35 @@ pub struct FlagSpec {
     pub repeated: bool,
 }
 
+impl FlagSpec {
+    /// `--name VALUE`, at most once.
+    pub const fn once(name: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            value: true,
+            repeated: false,
+        }
+    }
+
+    /// `--name VALUE`, any number of times.
+    pub const fn many(name: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            value: true,
+            repeated: true,
+        }
+    }
+
+    /// `--name`, a switch.
+    pub const fn switch(name: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            value: false,
+            repeated: false,
+        }
+    }
+}
+
 /// The flags given on a command line, in order.
 #[derive(Debug, Default)]
 pub struct Flags {
@@ -130,21 +159,9 @@ mod tests {
     #[test]
     fn flags_name_themselves_when_wrong() {
         let specs = [
-            FlagSpec {
-                name: "node",
-                value: true,
-                repeated: true,
-            },
-            FlagSpec {
-                name: "limit",
-                value: true,
-                repeated: false,
-            },
-            FlagSpec {
-                name: "quiet",
-                value: false,
-                repeated: false,
-            },
+            FlagSpec::many("node"),
+            FlagSpec::once("limit"),
+            FlagSpec::switch("quiet"),
         ];
         let parse = |args: &[&str]| {
             let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
@@ -168,11 +185,7 @@ mod tests {
 
     #[test]
     fn shared_settings_are_the_servers() {
-        let specs = [FlagSpec {
-            name: "max-body",
-            value: true,
-            repeated: false,
-        }];
+        let specs = [FlagSpec::once("max-body")];
         let names = ["max-body", "idle-timeout", "token"];
         let flags = Flags::parse(&["--max-body=1KiB".to_string()], &specs, "test").unwrap();
         let env = |name: &str| {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use crate::api::listing::{DEFAULT_PAGE, MAX_PAGE};
 
-use super::failure::{Failure, usage};
+use super::failure::{Failure, print, usage};
 use super::flags::{FlagSpec, Flags, shared_settings};
 use super::node::{NodeClient, nodes, query_value, refusal};
 
@@ -33,31 +33,11 @@ Prints one JSON array of keys in byte order.
 ";
 
 const FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "node",
-        value: true,
-        repeated: true,
-    },
-    FlagSpec {
-        name: "prefix",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "limit",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "after",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "token",
-        value: true,
-        repeated: false,
-    },
+    FlagSpec::many("node"),
+    FlagSpec::once("prefix"),
+    FlagSpec::once("limit"),
+    FlagSpec::once("after"),
+    FlagSpec::once("token"),
 ];
 
 /// What to list: `/_keys`'s parameters.
@@ -79,10 +59,7 @@ pub fn run(
 ) -> Result<ExitCode, Failure> {
     let flags = Flags::parse(args, FLAGS, "keys")?;
     if flags.help {
-        return out
-            .write_all(HELP.as_bytes())
-            .map(|()| ExitCode::SUCCESS)
-            .map_err(|error| Failure::Failed(format!("cannot write: {error}")));
+        return print(out, HELP).map(|()| ExitCode::SUCCESS);
     }
     let nodes = nodes(&flags)?;
     let settings = shared_settings(&flags, &["token"], env)?;
@@ -108,11 +85,8 @@ pub fn run(
         .map(|node| NodeClient::new(node, settings.token.as_deref()))
         .collect();
     let keys = across(&mut clients, &page)?;
-    let mut json = serde_json::Value::from(keys).to_string();
-    json.push('\n');
-    out.write_all(json.as_bytes())
-        .map(|()| ExitCode::SUCCESS)
-        .map_err(|error| Failure::Failed(format!("cannot write the keys: {error}")))
+    let json = serde_json::Value::from(keys).to_string();
+    print(out, &format!("{json}\n")).map(|()| ExitCode::SUCCESS)
 }
 
 /// One page across every node.

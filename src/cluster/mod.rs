@@ -29,7 +29,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 pub use failure::Failure;
-use failure::usage;
+use failure::{print, usage};
 pub use node::{Node, NodeClient};
 
 const HELP: &str = "\
@@ -78,20 +78,15 @@ pub fn run(
         .into_iter();
     let command = args.next();
     let rest: Vec<String> = args.collect();
-    let written = match command.as_deref() {
-        None | Some("--help" | "-h" | "help") => out.write_all(HELP.as_bytes()),
-        Some("nginx-conf") => return nginx_conf::run(&rest, env, out),
-        Some("keys") => return keys::run(&rest, env, out),
-        Some("rebalance") => return rebalance::run(&rest, env, out),
-        Some(other) => {
-            return Err(usage(format!(
-                "unknown command '{other}' (see httpdb cluster --help)"
-            )));
-        }
-    };
-    written
-        .map(|()| ExitCode::SUCCESS)
-        .map_err(|error| Failure::Failed(format!("cannot write the output: {error}")))
+    match command.as_deref() {
+        None | Some("--help" | "-h" | "help") => print(out, HELP).map(|()| ExitCode::SUCCESS),
+        Some("nginx-conf") => nginx_conf::run(&rest, env, out),
+        Some("keys") => keys::run(&rest, env, out),
+        Some("rebalance") => rebalance::run(&rest, env, out),
+        Some(other) => Err(usage(format!(
+            "unknown command '{other}' (see httpdb cluster --help)"
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::failure::{Failure, usage};
+use super::failure::{Failure, print, usage};
 use super::flags::{FlagSpec, Flags, shared_settings};
 use super::node::{Node, nodes};
 
@@ -71,31 +71,11 @@ Run it without root, everything under DIR:
 ";
 
 const FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "listen",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "node",
-        value: true,
-        repeated: true,
-    },
-    FlagSpec {
-        name: "max-body",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "idle-timeout",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "pause-writes",
-        value: false,
-        repeated: false,
-    },
+    FlagSpec::once("listen"),
+    FlagSpec::many("node"),
+    FlagSpec::once("max-body"),
+    FlagSpec::once("idle-timeout"),
+    FlagSpec::switch("pause-writes"),
 ];
 
 /// What the configuration is made from.
@@ -121,7 +101,7 @@ pub fn run(
 ) -> Result<ExitCode, Failure> {
     let flags = Flags::parse(args, FLAGS, "nginx-conf")?;
     if flags.help {
-        return write(out, HELP);
+        return print(out, HELP).map(|()| ExitCode::SUCCESS);
     }
     let listen = flags
         .value("listen")
@@ -136,13 +116,7 @@ pub fn run(
         idle_timeout: settings.server.idle_timeout,
         pause_writes: flags.switch("pause-writes"),
     };
-    write(out, &render(&router))
-}
-
-fn write(out: &mut dyn Write, text: &str) -> Result<ExitCode, Failure> {
-    out.write_all(text.as_bytes())
-        .map(|()| ExitCode::SUCCESS)
-        .map_err(|error| Failure::Failed(format!("cannot write the configuration: {error}")))
+    print(out, &render(&router)).map(|()| ExitCode::SUCCESS)
 }
 
 /// How long nginx keeps a pooled connection idle: half the nodes' idle
@@ -305,8 +279,10 @@ pub fn render(router: &Router) -> String {
     line("        # What remains: a node whose workers are all busy may close an idle");
     line("        # connection at any time to serve a newcomer (RFC 9112 §9.5). A request");
     line("        # that reached it first is still answered, with Connection: close;");
-    line("        # one still on the wire as it closes gets 502. Only an overloaded");
-    line("        # node does that: give it more --threads.");
+    line("        # one still on the wire as it closes gets 502. nginx reuses the most");
+    line("        # recently used connection and a node reclaims the one idle longest,");
+    line("        # so the two rarely meet; and only an overloaded node reclaims: give");
+    line("        # it more --threads.");
     line(&format!("        keepalive_timeout {pool_ms}ms;"));
     line("    }");
     line("");

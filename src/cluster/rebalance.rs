@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::Response;
 
-use super::failure::{Failure, usage};
+use super::failure::{Failure, print, usage};
 use super::flags::{FlagSpec, Flags, shared_settings};
 use super::keys::all_on_node;
 use super::nginx_conf::{ROUTER_HEADER, ROUTER_PATH};
@@ -65,26 +65,10 @@ moved (nothing is overwritten, nothing deleted that was not copied).
 ";
 
 const FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "router",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "node",
-        value: true,
-        repeated: true,
-    },
-    FlagSpec {
-        name: "token",
-        value: true,
-        repeated: false,
-    },
-    FlagSpec {
-        name: "wait",
-        value: true,
-        repeated: false,
-    },
+    FlagSpec::once("router"),
+    FlagSpec::many("node"),
+    FlagSpec::once("token"),
+    FlagSpec::once("wait"),
 ];
 
 /// How long to wait for the router to serve its new configuration, unless
@@ -217,12 +201,6 @@ pub fn run(
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn print(out: &mut dyn Write, text: &str) -> Result<(), Failure> {
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|error| Failure::Failed(format!("cannot write: {error}")))
 }
 
 /// Waits until the router serves a configuration that pauses writes and
