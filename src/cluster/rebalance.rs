@@ -445,3 +445,122 @@ fn undo_copy(owner: &mut NodeClient, target: &str, new: u64, why: String) -> Str
 fn same_value(a: &Response, b: &Response) -> bool {
     a.body == b.body && a.header("content-type") == b.header("content-type")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    /// A node that answers its requests, in order, from a script, and
+    /// keeps each request's line and conditional fields: the steps of a
+    /// move that a real cluster cannot be made to take on cue.
+    fn scripted(answers: &[&str]) -> (NodeClient, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (log, answers) = (Arc::clone(&seen), answers.join("\u{0}"));
+        thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut stream = stream;
+            for answer in answers.split('\u{0}') {
+                let mut request = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let line = line.trim_end().to_string();
+                    if line.is_empty() {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(value) = lower.strip_prefix("content-length: ") {
+                        length = value.parse().unwrap();
+                    }
+                    if request.is_empty() || lower.starts_with("if-") {
+                        request.push_str(&line);
+                        request.push(' ');
+                    }
+                }
+                reader.read_exact(&mut vec![0; length]).unwrap();
+                log.lock().unwrap().push(request.trim_end().to_string());
+                std::io::Write::write_all(&mut stream, answer.as_bytes()).unwrap();
+            }
+        });
+        let node = Node::parse("--node", &addr.to_string()).unwrap();
+        (NodeClient::new(node, None), seen)
+    }
+
+    const VALUE_AT_5: &str =
+        "HTTP/1.1 200 OK\r\nETag: \"5\"\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx";
+    const CREATED_AT_9: &str = "HTTP/1.1 201 Created\r\nETag: \"9\"\r\nContent-Length: 0\r\n\r\n";
+    const DELETED: &str = "HTTP/1.1 204 No Content\r\n\r\n";
+    const CHANGED: &str = "HTTP/1.1 412 Precondition Failed\r\nContent-Length: 0\r\n\r\n";
+
+    fn seen(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+        log.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_move_copies_create_only_then_deletes_only_what_it_copied() {
+        let (mut source, source_saw) = scripted(&[VALUE_AT_5, DELETED]);
+        let (mut owner, owner_saw) = scripted(&[CREATED_AT_9]);
+        assert_eq!(move_key("/k", &mut source, &mut owner), Outcome::Moved);
+        assert_eq!(
+            seen(&source_saw),
+            ["GET /k HTTP/1.1", "DELETE /k HTTP/1.1 If-Match: \"5\""]
+        );
+        assert_eq!(seen(&owner_saw), ["PUT /k HTTP/1.1 If-None-Match: *"]);
+    }
+
+    #[test]
+    fn a_key_changed_on_its_old_node_meanwhile_stays_there_and_the_copy_goes() {
+        let (mut source, _) = scripted(&[VALUE_AT_5, CHANGED]);
+        let (mut owner, owner_saw) = scripted(&[CREATED_AT_9, DELETED]);
+        let Outcome::NotMoved(why) = move_key("/k", &mut source, &mut owner) else {
+            panic!("not moved");
+        };
+        assert!(why.contains("changed on the old node"), "{why}");
+        assert!(why.ends_with("the copy was removed"), "{why}");
+        assert_eq!(
+            seen(&owner_saw),
+            [
+                "PUT /k HTTP/1.1 If-None-Match: *",
+                "DELETE /k HTTP/1.1 If-Match: \"9\""
+            ]
+        );
+    }
+
+    #[test]
+    fn a_copy_whose_revision_is_not_above_the_old_one_is_removed_again() {
+        let at_50 = VALUE_AT_5.replace("\"5\"", "\"50\"");
+        let (mut source, source_saw) = scripted(&[&at_50]);
+        let (mut owner, owner_saw) = scripted(&[CREATED_AT_9, DELETED]);
+        let Outcome::NotMoved(why) = move_key("/k", &mut source, &mut owner) else {
+            panic!("not moved");
+        };
+        assert!(why.contains("clock"), "{why}");
+        assert_eq!(seen(&source_saw), ["GET /k HTTP/1.1"], "nothing deleted");
+        assert_eq!(seen(&owner_saw).len(), 2, "the copy was removed");
+    }
+
+    #[test]
+    fn a_different_value_on_the_owner_is_never_overwritten() {
+        let (mut source, source_saw) = scripted(&[VALUE_AT_5]);
+        let other = VALUE_AT_5
+            .replace("\"5\"", "\"7\"")
+            .replace("\r\n\r\nx", "\r\n\r\ny");
+        let (mut owner, owner_saw) = scripted(&[CHANGED, &other]);
+        let Outcome::NotMoved(why) = move_key("/k", &mut source, &mut owner) else {
+            panic!("not moved");
+        };
+        assert!(why.contains("different value"), "{why}");
+        assert_eq!(seen(&source_saw), ["GET /k HTTP/1.1"]);
+        assert_eq!(
+            seen(&owner_saw),
+            ["PUT /k HTTP/1.1 If-None-Match: *", "GET /k HTTP/1.1"]
+        );
+    }
+}
