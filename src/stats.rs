@@ -24,6 +24,8 @@ pub struct ServerStats {
     queued: AtomicUsize,
     busy: AtomicUsize,
     idle: AtomicUsize,
+    reclaimable: AtomicUsize,
+    reclaimed: AtomicU64,
     responses: [AtomicU64; 5],
     access_log_dropped: AtomicU64,
     body_bytes_held: AtomicU64,
@@ -49,6 +51,11 @@ pub struct StatsSnapshot {
     /// Of those, the workers waiting for the next request on an idle
     /// keep-alive connection.
     pub idle: usize,
+    /// Of those, the connections idle long enough to be reclaimed for a
+    /// newcomer (`server/idle.rs`).
+    pub reclaimable: usize,
+    /// Idle connections reclaimed for newcomers since the start.
+    pub reclaimed: u64,
     /// Responses sent, by status class: 1xx, 2xx, 3xx, 4xx, 5xx.
     pub responses: [u64; 5],
     /// Access log lines dropped because the log writer could not keep up.
@@ -69,6 +76,8 @@ impl ServerStats {
             queued: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
+            reclaimable: AtomicUsize::new(0),
+            reclaimed: AtomicU64::new(0),
             responses: Default::default(),
             access_log_dropped: AtomicU64::new(0),
             body_bytes_held: AtomicU64::new(0),
@@ -131,6 +140,20 @@ impl ServerStats {
         self.idle.fetch_sub(1, Relaxed);
     }
 
+    /// An idle connection became reclaimable (`true`) or stopped being so.
+    pub fn set_reclaimable(&self, reclaimable: bool) {
+        if reclaimable {
+            self.reclaimable.fetch_add(1, Relaxed);
+        } else {
+            self.reclaimable.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// An idle connection was reclaimed for a newcomer.
+    pub fn connection_reclaimed(&self) {
+        self.reclaimed.fetch_add(1, Relaxed);
+    }
+
     /// Counts `bytes` more of request bodies held, unless that would pass
     /// `limit`; returns whether it did.
     pub fn hold_body_bytes(&self, bytes: u64, limit: u64) -> bool {
@@ -157,6 +180,8 @@ impl ServerStats {
             queued: self.queued.load(Relaxed),
             busy: self.busy.load(Relaxed),
             idle: self.idle.load(Relaxed),
+            reclaimable: self.reclaimable.load(Relaxed),
+            reclaimed: self.reclaimed.load(Relaxed),
             responses: self.responses.each_ref().map(|count| count.load(Relaxed)),
             access_log_dropped: self.access_log_dropped.load(Relaxed),
             body_bytes_held: self.body_bytes_held.load(Relaxed),

@@ -314,11 +314,13 @@ impl Api {
                     "open": server.open,
                     "accepted": server.accepted,
                     "rejected": server.rejected,
+                    "reclaimed": server.reclaimed,
                 },
                 "workers": {
                     "total": server.workers,
                     "busy": server.busy,
                     "idle_keep_alive": server.idle,
+                    "reclaimable": server.reclaimable,
                     "queued": server.queued,
                 },
                 "requests": { "1xx": r1, "2xx": r2, "3xx": r3, "4xx": r4, "5xx": r5 },

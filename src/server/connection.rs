@@ -142,12 +142,12 @@ impl<'a, H: Handler> Connection<'a, H> {
                 break false;
             }
             let stream = Arc::clone(self.reader.get_ref().stream());
-            let Some(ticket) = self.shared.idle.enter(&stream, stats) else {
+            let Some(ticket) = self.shared.idle.enter(&stream, now, stats) else {
                 // The server is stopping, or a newcomer needs this worker.
                 break false;
             };
             let read = self.read_more(idle_deadline);
-            if self.shared.idle.leave(ticket) == Left::Reclaimed {
+            if self.shared.idle.leave(ticket, stats) == Left::Reclaimed {
                 self.reclaimed = true;
                 self.reader.get_mut().set_reclaimed();
             }

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use crate::stats::ServerStats;
 
@@ -42,8 +43,9 @@ pub(super) struct IdleConnections {
 }
 
 struct State {
-    /// By ticket, which grows: the first entry is the connection idle longest.
-    waiting: BTreeMap<u64, Arc<TcpStream>>,
+    /// By when each connection became idle (its last response), then by
+    /// arrival here: the first entry is the connection idle longest.
+    waiting: BTreeMap<(Instant, u64), Arc<TcpStream>>,
     next_ticket: u64,
     /// The server is stopping: no new idle waits.
     closed: bool,
@@ -51,7 +53,7 @@ struct State {
 
 /// A worker's place in the registry while it waits.
 #[must_use = "a ticket must be given back with `leave`"]
-pub(super) struct Ticket(u64);
+pub(super) struct Ticket((Instant, u64));
 
 /// How an idle wait ended, as far as the registry knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,10 +85,15 @@ impl IdleConnections {
         stats.queued() > free + self.reclaiming.load(Ordering::Acquire)
     }
 
-    /// Registers `stream` as idle, before its worker sleeps in `read`.
-    /// `None` means do not wait, close: the server is stopping, or a
-    /// connection is waiting for a worker and this one should make room.
-    pub(super) fn enter(&self, stream: &Arc<TcpStream>, stats: &ServerStats) -> Option<Ticket> {
+    /// Registers `stream`, idle since `idle_since`, before its worker sleeps
+    /// in `read`. `None` means do not wait, close: the server is stopping, or
+    /// a connection is waiting for a worker and this one should make room.
+    pub(super) fn enter(
+        &self,
+        stream: &Arc<TcpStream>,
+        idle_since: Instant,
+        stats: &ServerStats,
+    ) -> Option<Ticket> {
         let mut state = self.lock();
         // Under the lock, so that a connection the accept loop queued before
         // this check is seen here, and one queued after it finds this
@@ -94,16 +101,20 @@ impl IdleConnections {
         if state.closed || self.worker_needed(stats) {
             return None;
         }
-        let ticket = state.next_ticket;
+        let ticket = (idle_since, state.next_ticket);
         state.next_ticket += 1;
         state.waiting.insert(ticket, Arc::clone(stream));
+        stats.set_reclaimable(true);
         Some(Ticket(ticket))
     }
 
     /// Ends an idle wait: says whether the connection was reclaimed meanwhile.
-    pub(super) fn leave(&self, Ticket(ticket): Ticket) -> Left {
+    pub(super) fn leave(&self, Ticket(ticket): Ticket, stats: &ServerStats) -> Left {
         match self.lock().waiting.remove(&ticket) {
-            Some(_) => Left::Kept,
+            Some(_) => {
+                stats.set_reclaimable(false);
+                Left::Kept
+            }
             None => Left::Reclaimed,
         }
     }
@@ -117,23 +128,24 @@ impl IdleConnections {
     /// will take it, reclaims the connection idle longest.
     pub(super) fn make_room(&self, stats: &ServerStats) {
         let mut state = self.lock();
-        if self.worker_needed(stats) {
-            self.reclaim_oldest(&mut state);
+        if self.worker_needed(stats) && self.reclaim_oldest(&mut state, stats) {
+            stats.connection_reclaimed();
         }
     }
 
     /// Reclaims every idle connection and refuses new idle waits: the server
     /// is stopping.
-    pub(super) fn close(&self) {
+    pub(super) fn close(&self, stats: &ServerStats) {
         let mut state = self.lock();
         state.closed = true;
-        while self.reclaim_oldest(&mut state) {}
+        while self.reclaim_oldest(&mut state, stats) {}
     }
 
-    fn reclaim_oldest(&self, state: &mut MutexGuard<'_, State>) -> bool {
+    fn reclaim_oldest(&self, state: &mut MutexGuard<'_, State>, stats: &ServerStats) -> bool {
         let Some((_, stream)) = state.waiting.pop_first() else {
             return false;
         };
+        stats.set_reclaimable(false);
         self.reclaiming.fetch_add(1, Ordering::AcqRel);
         // Wakes the worker's `read` with end-of-stream at once. An error
         // means the socket is already closed, which wakes it as well.
@@ -171,8 +183,8 @@ mod tests {
         stats.connection_started();
         stats.connection_queued();
         stats.connection_started();
-        let ticket_a = idle.enter(&a, &stats).unwrap();
-        let ticket_b = idle.enter(&b, &stats).unwrap();
+        let ticket_a = idle.enter(&a, Instant::now(), &stats).unwrap();
+        let ticket_b = idle.enter(&b, Instant::now(), &stats).unwrap();
         // Both workers hold idle connections; a third connection arrives.
         stats.connection_queued();
         assert!(idle.worker_needed(&stats));
@@ -187,10 +199,48 @@ mod tests {
             0,
             "a's read returns at once"
         );
-        assert_eq!(idle.leave(ticket_a), Left::Reclaimed);
-        assert_eq!(idle.leave(ticket_b), Left::Kept);
+        assert_eq!(idle.leave(ticket_a, &stats), Left::Reclaimed);
+        assert_eq!(idle.leave(ticket_b, &stats), Left::Kept);
+        assert_eq!(stats.snapshot().reclaimable, 0);
+        assert_eq!(stats.snapshot().reclaimed, 1);
         idle.reclaim_finished();
         assert!(idle.worker_needed(&stats));
+    }
+
+    /// What answering a request that raced the reclaim relies on: a socket
+    /// whose read side is shut down still gives the bytes that had arrived,
+    /// and can still be written to.
+    #[test]
+    fn a_reclaimed_socket_still_reads_what_arrived_and_still_writes() {
+        use std::io::Write;
+        const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let stats = ServerStats::new(1);
+        let idle = IdleConnections::new(1);
+        let (mut client, server) = pair();
+        stats.connection_queued();
+        stats.connection_started();
+        let ticket = idle.enter(&server, Instant::now(), &stats).unwrap();
+        client.write_all(REQUEST).unwrap();
+        // Until the request has arrived (one segment); peek leaves it queued.
+        server.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        assert_eq!(server.peek(&mut [0u8; 64]).unwrap(), REQUEST.len());
+        stats.connection_queued();
+        idle.make_room(&stats);
+        assert_eq!(idle.leave(ticket, &stats), Left::Reclaimed);
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 64];
+        // Until the end the shutdown makes: no read waits for more.
+        loop {
+            match (&*server).read(&mut buffer).unwrap() {
+                0 => break,
+                read => received.extend_from_slice(&buffer[..read]),
+            }
+        }
+        assert_eq!(received, REQUEST);
+        (&*server).write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        let mut answer = [0u8; 25];
+        client.read_exact(&mut answer).unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 204 No Content\r\n");
     }
 
     #[test]
@@ -201,7 +251,7 @@ mod tests {
         stats.connection_queued();
         stats.connection_started();
         stats.connection_queued();
-        assert!(idle.enter(&a, &stats).is_none());
+        assert!(idle.enter(&a, Instant::now(), &stats).is_none());
     }
 
     #[test]
@@ -210,9 +260,9 @@ mod tests {
         let idle = IdleConnections::new(4);
         let (_client_a, a) = pair();
         let (_client_b, b) = pair();
-        let ticket = idle.enter(&a, &stats).unwrap();
-        idle.close();
-        assert_eq!(idle.leave(ticket), Left::Reclaimed);
-        assert!(idle.enter(&b, &stats).is_none());
+        let ticket = idle.enter(&a, Instant::now(), &stats).unwrap();
+        idle.close(&stats);
+        assert_eq!(idle.leave(ticket, &stats), Left::Reclaimed);
+        assert!(idle.enter(&b, Instant::now(), &stats).is_none());
     }
 }

@@ -189,7 +189,7 @@ impl<H: Handler> Server<H> {
         drop(self.listener);
         // Idle connections are woken and closed; requests in progress are
         // answered (with `Connection: close`) and their connections closed.
-        shared.idle.close();
+        shared.idle.close(&shared.stats);
         pool.join();
         Ok(())
     }
