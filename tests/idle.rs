@@ -31,8 +31,8 @@ fn start(threads: usize) -> (RunningServer, Arc<ServerStats>) {
         ..ServerOptions::default()
     };
     let store = Arc::new(Store::in_memory());
-    let server = Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None))
-        .expect("bind");
+    let server =
+        Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None)).expect("bind");
     let stats = Arc::clone(server.stats());
     (server.spawn().expect("spawn"), stats)
 }
@@ -82,7 +82,10 @@ fn a_newcomer_is_served_when_every_worker_holds_an_idle_connection() {
     assert_eq!(response.status(), 200);
 
     assert_eq!(stats.snapshot().reclaimed, 1);
-    assert!(oldest.is_closed(), "the connection idle longest was reclaimed");
+    assert!(
+        oldest.is_closed(),
+        "the connection idle longest was reclaimed"
+    );
     let response = newer
         .exchange(&Request::new("GET", "/_health"))
         .expect("the newer connection is still served");
@@ -108,7 +111,9 @@ fn a_request_racing_the_reclaim_is_answered() {
             .read_response(false)
             .unwrap_or_else(|e| panic!("round {round}: the raced request got no answer: {e}"));
         assert_eq!(response.status(), 200, "round {round}");
-        let response = newcomer.read_response(false).expect("the newcomer is answered");
+        let response = newcomer
+            .read_response(false)
+            .expect("the newcomer is answered");
         assert_eq!(response.status(), 200, "round {round}");
         // Both hang up, so the one worker is free for the next round.
         drop((idle, newcomer));
@@ -121,7 +126,9 @@ fn a_request_racing_the_reclaim_is_answered() {
 fn shutdown_wakes_idle_workers_at_once() {
     let (server, stats) = start(4);
     let mut clients: Vec<Client> = (0..4).map(|_| idle_connection(server.addr())).collect();
-    wait_until(&stats, "every connection to be idle", |s| s.reclaimable == 4);
+    wait_until(&stats, "every connection to be idle", |s| {
+        s.reclaimable == 4
+    });
     // With a minute of idle timeout left, only the shutdown's reclaim ends
     // these waits; `shutdown` returns once every worker is done.
     let (done, finished) = std::sync::mpsc::channel();

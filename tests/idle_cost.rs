@@ -46,14 +46,16 @@ fn an_idle_server_does_not_wake_on_a_timer() {
         ..ServerOptions::default()
     };
     let store = Arc::new(Store::in_memory());
-    let server = Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None))
-        .expect("bind");
+    let server =
+        Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None)).expect("bind");
     let stats = Arc::clone(server.stats());
     let server = server.spawn().expect("spawn");
     let clients: Vec<Client> = (0..CONNECTIONS)
         .map(|_| {
             let mut client = Client::connect_to(server.addr(), PATIENCE).expect("connect");
-            let response = client.exchange(&Request::new("GET", "/_health")).expect("answer");
+            let response = client
+                .exchange(&Request::new("GET", "/_health"))
+                .expect("answer");
             assert_eq!(response.status(), 200);
             client
         })
@@ -72,8 +74,10 @@ fn an_idle_server_does_not_wake_on_a_timer() {
     let woken = server_context_switches() - before;
     // A worker that looked around every 50 ms would switch 20 times a
     // second per connection (160 here); one asleep in `read` never does.
-    assert!(woken <= 4, "the idle server switched {woken} times in a second");
+    assert!(
+        woken <= 4,
+        "the idle server switched {woken} times in a second"
+    );
     drop(clients);
     server.shutdown().expect("shutdown");
 }
-

@@ -222,7 +222,9 @@ mod tests {
         let ticket = idle.enter(&server, Instant::now(), &stats).unwrap();
         client.write_all(REQUEST).unwrap();
         // Until the request has arrived (one segment); peek leaves it queued.
-        server.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(server.peek(&mut [0u8; 64]).unwrap(), REQUEST.len());
         stats.connection_queued();
         idle.make_room(&stats);
@@ -237,7 +239,9 @@ mod tests {
             }
         }
         assert_eq!(received, REQUEST);
-        (&*server).write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        (&*server)
+            .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+            .unwrap();
         let mut answer = [0u8; 25];
         client.read_exact(&mut answer).unwrap();
         assert_eq!(&answer, b"HTTP/1.1 204 No Content\r\n");
