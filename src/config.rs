@@ -226,7 +226,8 @@ pub fn help() -> String {
     }
     text.push_str(
         "  --help                     print this help\n  \
-         --version                  print the version\n",
+         --version                  print the version\n\n\
+         httpdb cluster --help: tools for several nodes behind nginx\n",
     );
     text
 }

@@ -14,6 +14,7 @@
 //! http/          bytes -> RequestHead -> body -> Request ... Response -> bytes
 //! api/           Request -> Response: routes, conditions, listings
 //! store/         the ordered map behind one lock, and its log
+//! cluster/       `httpdb cluster ...`: nginx in front of several nodes
 //! ```
 //!
 //! Dependencies point one way: `server` drives `http` and calls the
@@ -27,6 +28,7 @@
 
 pub mod api;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod server;

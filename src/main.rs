@@ -1,5 +1,6 @@
 //! The `httpdb` binary: reads the command line, opens the store, and runs
-//! the server until the process is stopped.
+//! the server until the process is stopped; `httpdb cluster ...` runs the
+//! tools for several nodes instead (`src/cluster/`).
 //!
 //! Every acknowledged write is already in the log when its response leaves
 //! (on stable storage with `--fsync always`), so stopping the process with
@@ -17,7 +18,11 @@ use httpdb::server::Server;
 use httpdb::store::{Store, StoreOptions};
 
 fn main() -> ExitCode {
-    match config::parse(std::env::args_os().skip(1), |name| std::env::var_os(name)) {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.next_if(|arg| arg == "cluster").is_some() {
+        return httpdb::cluster::main(args);
+    }
+    match config::parse(args, |name| std::env::var_os(name)) {
         Ok(Command::Run(config)) => run(*config),
         Ok(Command::Help) => {
             print!("{}", config::help());

@@ -2,9 +2,10 @@
 //! append-only log that makes it durable.
 //!
 //! Every entry has a value, the content type it was stored with, a revision
-//! and a modification time. Revisions come from one store-wide counter that
-//! only grows, across restarts too, so a revision names one version of one
-//! key for the life of the data; the API turns it into the entry's ETag.
+//! and a modification time. Revisions come from one store-wide clock that
+//! only grows (`revision.rs`), across restarts too, so a revision names one
+//! version of one key for the life of the data; the API turns it into the
+//! entry's ETag.
 //!
 //! The lock is held only to look up or change the map and to queue the
 //! change's log record, never across a write or fsync. Values are
@@ -48,6 +49,7 @@ mod map;
 mod open;
 mod record;
 mod recovery;
+mod revision;
 
 use std::fmt;
 use std::fs::File;
@@ -264,7 +266,7 @@ impl Store {
                 drop(map);
                 return self.refuse(error, pending);
             }
-            let revision = map.last_revision + 1;
+            let revision = revision::next(map.last_revision).ok_or_else(revisions_exhausted)?;
             let modified = now_to_the_millisecond();
             let content_type = map.shared_content_type(content_type);
             let record_key = Key::new(key);
@@ -314,7 +316,7 @@ impl Store {
                 drop(map);
                 return self.refuse(error, pending);
             }
-            let revision = map.last_revision + 1;
+            let revision = revision::next(map.last_revision).ok_or_else(revisions_exhausted)?;
             let record = Record {
                 revision,
                 modified: now_to_the_millisecond(),
@@ -489,6 +491,11 @@ impl Store {
     fn write(&self) -> RwLockWriteGuard<'_, Map> {
         self.map.write().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// No revision follows `u64::MAX` (`revision.rs`).
+fn revisions_exhausted() -> WriteError {
+    WriteError::Storage("the revision counter is exhausted".into())
 }
 
 /// Times are kept to the millisecond, as the log records them, so an entry

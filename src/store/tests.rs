@@ -77,33 +77,24 @@ fn contents(store: &Store) -> Vec<(String, String, String, u64)> {
 #[test]
 fn put_get_replace_delete() {
     let store = Store::in_memory();
-    assert_eq!(
-        put(&store, "/a", "one"),
-        Written {
-            created: true,
-            revision: 1
-        }
-    );
-    assert_eq!(
-        put(&store, "/a", "two!"),
-        Written {
-            created: false,
-            revision: 2
-        }
-    );
+    let first = put(&store, "/a", "one");
+    assert!(first.created);
+    let second = put(&store, "/a", "two!");
+    assert!(!second.created);
+    assert!(second.revision > first.revision, "revisions grow");
     let entry = store.get("/a").unwrap().unwrap();
     assert_eq!(&*entry.value, b"two!");
     assert_eq!(&*entry.content_type, "text/plain");
-    assert_eq!(entry.revision, 2);
+    assert_eq!(entry.revision, second.revision);
     let stats = store.stats();
     assert_eq!(
         (stats.keys, stats.value_bytes, stats.last_revision),
-        (1, 4, 2)
+        (1, 4, second.revision)
     );
-    assert_eq!(
-        store.delete("/a", |_| true),
-        Ok(Deleted::Existed { revision: 3 })
-    );
+    let Ok(Deleted::Existed { revision: deleted }) = store.delete("/a", |_| true) else {
+        panic!("the key existed");
+    };
+    assert!(deleted > second.revision, "a delete takes a revision too");
     assert_eq!(store.delete("/a", |_| true), Ok(Deleted::Absent));
     assert!(store.get("/a").unwrap().is_none());
     let stats = store.stats();
@@ -114,7 +105,7 @@ fn put_get_replace_delete() {
             stats.last_revision,
             stats.live_log_bytes
         ),
-        (0, 0, 3, 0)
+        (0, 0, deleted, 0)
     );
     assert!(stats.log.is_none());
 }
@@ -123,19 +114,22 @@ fn put_get_replace_delete() {
 fn conditions_run_against_the_current_entry() {
     let store = Store::in_memory();
     let create_only = |current: Option<&Entry>| current.is_none();
-    assert!(store.put("/k", "t", b"1".to_vec(), create_only).is_ok());
+    let created = store
+        .put("/k", "t", b"1".to_vec(), create_only)
+        .expect("created");
+    let current = Some(created.revision);
     assert_eq!(
         store.put("/k", "t", b"2".to_vec(), create_only),
-        Err(WriteError::ConditionFailed { current: Some(1) })
+        Err(WriteError::ConditionFailed { current })
     );
     assert_eq!(
-        store.delete("/k", |entry| entry.revision == 7),
-        Err(WriteError::ConditionFailed { current: Some(1) })
+        store.delete("/k", |entry| entry.revision != created.revision),
+        Err(WriteError::ConditionFailed { current })
     );
     assert_eq!(&*store.get("/k").unwrap().unwrap().value, b"1");
     assert_eq!(
         store.stats().last_revision,
-        1,
+        created.revision,
         "a refused write takes no revision"
     );
 }
@@ -177,7 +171,7 @@ fn live_log_bytes_match_a_compacted_log() {
 #[test]
 fn a_reopened_store_has_everything_and_revisions_go_on() {
     let dir = TempDir::new("reopen");
-    let before = {
+    let (before, last) = {
         let store = open(&dir);
         put(&store, "/a", "1");
         put(&store, "/b", "2");
@@ -188,7 +182,7 @@ fn a_reopened_store_has_everything_and_revisions_go_on() {
             })
             .unwrap();
         store.delete("/b", |_| true).unwrap();
-        contents(&store)
+        (contents(&store), store.stats().last_revision)
     };
     let store = open(&dir);
     assert_eq!(contents(&store), before);
@@ -196,23 +190,73 @@ fn a_reopened_store_has_everything_and_revisions_go_on() {
         store.get("/b").unwrap().is_none(),
         "deletes survive a restart"
     );
-    assert_eq!(store.stats().last_revision, 5);
-    assert_eq!(put(&store, "/c", "4").revision, 6);
+    assert_eq!(store.stats().last_revision, last);
+    assert!(put(&store, "/c", "4").revision > last);
 }
 
 #[test]
 fn revisions_never_repeat_even_when_the_newest_was_a_delete_and_the_log_was_compacted() {
     let dir = TempDir::new("revisions");
-    {
+    let deleted = {
         let store = open(&dir);
         put(&store, "/keep", "x");
         put(&store, "/gone", "y");
-        store.delete("/gone", |_| true).unwrap();
+        let Ok(Deleted::Existed { revision }) = store.delete("/gone", |_| true) else {
+            panic!("the key existed");
+        };
         store.compact().unwrap();
-    }
+        revision
+    };
     let store = open(&dir);
-    assert_eq!(store.stats().last_revision, 3);
-    assert_eq!(put(&store, "/gone", "again").revision, 4);
+    assert_eq!(store.stats().last_revision, deleted);
+    assert!(put(&store, "/gone", "again").revision > deleted);
+}
+
+/// Every revision a store hands out, in order: the ETag rule needs them all
+/// to stay unique for each key, whatever happens to the directory.
+fn revisions_of(store: &Store, writes: &[(&str, &str)]) -> Vec<u64> {
+    writes
+        .iter()
+        .map(|(key, value)| put(store, key, value).revision)
+        .collect()
+}
+
+#[test]
+fn a_wiped_directory_starts_above_every_revision_it_gave_out() {
+    let dir = TempDir::new("wiped");
+    let given = revisions_of(&open(&dir), &[("/k", "a"), ("/k", "b"), ("/k", "c")]);
+    fs::remove_dir_all(&dir.0).unwrap();
+    let again = put(&open(&dir), "/k", "other bytes").revision;
+    assert!(
+        given.iter().all(|&old| again > old),
+        "{again} must be above {given:?}"
+    );
+}
+
+#[test]
+fn a_restored_older_log_starts_above_every_revision_given_out_since() {
+    let dir = TempDir::new("restored");
+    let backup = dir.0.with_extension("backup");
+    let (kept, lost) = {
+        let store = open(&dir);
+        let kept = revisions_of(&store, &[("/k", "a")]);
+        fs::copy(dir.log(), &backup).unwrap();
+        (kept, revisions_of(&store, &[("/k", "b"), ("/k", "c")]))
+    };
+    fs::copy(&backup, dir.log()).unwrap();
+    fs::remove_file(&backup).unwrap();
+    let store = open(&dir);
+    let entry = store.get("/k").unwrap().unwrap();
+    assert_eq!(
+        (&*entry.value, entry.revision),
+        (&b"a"[..], kept[0]),
+        "the restored log serves its own version under its own ETag"
+    );
+    let again = put(&store, "/k", "d").revision;
+    assert!(
+        lost.iter().all(|&old| again > old),
+        "{again} must be above the revisions the restore forgot, {lost:?}"
+    );
 }
 
 /// Writes four records and returns where the last one starts and ends.
