@@ -3,7 +3,11 @@
 //! the project's one client (`httpdb::client`). Requests per second and
 //! latency (p50, p99, p99.9) for keep-alive GET and PUT from 1 to 256
 //! clients, one connection per request, PUT under each fsync mode, and 64
-//! busy clients beside 2,000 idle keep-alive connections.
+//! busy clients beside 2,000 idle keep-alive connections. Then two
+//! summaries: what idle connections cost (the server's context switches in
+//! a quiet second while it holds them, and busy throughput beside them
+//! against alone), and what durability costs (PUT per fsync mode against
+//! PUT in memory).
 //!
 //! The clients run on the same two cores as the server, so the figures
 //! compare scenarios with each other; for comparisons with other servers,
@@ -13,6 +17,8 @@
 //! Writes `target/httpdb-bench/server.csv` and `server.svg`.
 
 mod support;
+#[path = "../tests/common/threads.rs"]
+mod threads;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +30,7 @@ use std::time::{Duration, Instant};
 use httpdb::api::Api;
 use httpdb::client::{Client, Response};
 use httpdb::server::{RunningServer, Server, ServerOptions};
+use httpdb::stats::ServerStats;
 use httpdb::store::{Fsync, Store, StoreOptions};
 use support::{Figure, Latency, Plan, Series, Table, micros, save_svg, with_spread};
 
@@ -32,16 +39,20 @@ type Points = Vec<(f64, f64)>;
 
 const VALUE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+/// The pool of every server here: the default of a 2-core machine.
+const WORKERS: usize = 1024;
+
 /// A running server and, for a store on disk, its directory.
 struct Target {
     running: Option<RunningServer>,
+    stats: Arc<ServerStats>,
     dir: Option<PathBuf>,
 }
 
 impl Target {
     fn start(fsync: Option<Fsync>) -> Target {
         let options = ServerOptions {
-            threads: 1024,
+            threads: WORKERS,
             max_pending: 4096,
             access_log: false,
             ..ServerOptions::default()
@@ -70,8 +81,10 @@ impl Target {
             .expect("seed");
         let server = Server::bind("127.0.0.1:0", options, |stats| Api::new(store, stats, None))
             .expect("bind");
+        let stats = Arc::clone(server.stats());
         Target {
             running: Some(server.spawn().expect("spawn")),
+            stats,
             dir,
         }
     }
@@ -295,6 +308,8 @@ fn main() {
     let mut chart: Vec<(String, Points, Points)> = Vec::new();
 
     let memory = Target::start(None);
+    // 64 clients alone, for the summaries below.
+    let (mut get_alone, mut put_in_memory) = (0.0, 0.0);
     for (name, kind) in [
         ("keep-alive GET", Kind::Get),
         ("keep-alive PUT (in memory)", Kind::Put),
@@ -303,6 +318,12 @@ fn main() {
         for &clients in client_counts {
             let measured = measure(&plan, memory.addr(), clients, kind);
             row(&mut table, name.to_string(), clients, &measured);
+            if clients == 64 {
+                match kind {
+                    Kind::Put => put_in_memory = measured.rate.median,
+                    _ => get_alone = measured.rate.median,
+                }
+            }
             throughput.push((clients as f64, measured.rate.median));
             p99.push((clients as f64, measured.p99.as_secs_f64() * 1e6));
         }
@@ -317,17 +338,43 @@ fn main() {
             &measured,
         );
     }
-    let idle = idle_connections(memory.addr(), plan.size(2000, 200));
-    let measured = measure(&plan, memory.addr(), 64, Kind::Get);
-    row(
-        &mut table,
-        format!("keep-alive GET beside {} idle", idle.len()),
-        64,
-        &measured,
-    );
-    drop(idle);
+    // The summaries print after the main table, which prints as it fills.
+    let mut idle_rows = Vec::new();
+    for count in [plan.size(1000, 100), plan.size(2000, 200)] {
+        let idle = idle_connections(memory.addr(), count);
+        let count = idle.len();
+        // Past the pool's size, each newcomer reclaimed the connection idle
+        // longest: the server holds at most WORKERS of them. Once each has
+        // been idle past the grace that follows a response, its worker
+        // sleeps in `read` until a request, a reclaim or the idle timeout.
+        let held = count.min(WORKERS);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while memory.stats.snapshot().reclaimable < held && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        let before = threads::server_context_switches();
+        let quiet = Instant::now();
+        thread::sleep(Duration::from_secs(1));
+        let switches = threads::server_context_switches() - before;
+        let per_second = switches as f64 / quiet.elapsed().as_secs_f64();
+        let measured = measure(&plan, memory.addr(), 64, Kind::Get);
+        row(
+            &mut table,
+            format!("keep-alive GET beside {count} idle"),
+            64,
+            &measured,
+        );
+        idle_rows.push(vec![
+            format!("{count} ({held} held)"),
+            format!("{per_second:.1}"),
+            with_spread(&measured.rate),
+            format!("{:.2}", measured.rate.median / get_alone),
+        ]);
+        drop(idle);
+    }
     drop(memory);
 
+    let mut durability_rows = Vec::new();
     for fsync in [Fsync::Always, Fsync::EverySec, Fsync::Never] {
         let disk = Target::start(Some(fsync));
         for clients in [1, 64] {
@@ -338,10 +385,41 @@ fn main() {
                 clients,
                 &measured,
             );
+            if clients == 64 {
+                durability_rows.push(vec![
+                    fsync.as_str().to_string(),
+                    with_spread(&measured.rate),
+                    format!("{:.2}", measured.rate.median / put_in_memory),
+                ]);
+            }
         }
     }
     println!("\nwrote {}", table.save_csv().display());
 
+    let mut idle_cost = Table::new(
+        "idle",
+        "idle keep-alive connections: the server's context switches in a quiet second, \
+         and 64 busy clients beside them against alone",
+        &[
+            "idle connections",
+            "switches/s",
+            "GET req/s beside them",
+            "of alone",
+        ],
+    );
+    for cells in idle_rows {
+        idle_cost.row(cells);
+    }
+    let mut durability = Table::new(
+        "durability",
+        "keep-alive PUT, 64 clients: each --fsync mode against in memory",
+        &["--fsync", "PUT req/s", "of in memory"],
+    );
+    for cells in durability_rows {
+        durability.row(cells);
+    }
+    println!("\nwrote {}", idle_cost.save_csv().display());
+    println!("wrote {}", durability.save_csv().display());
     let throughput = chart
         .iter()
         .map(|(name, points, _)| Series {

@@ -6,31 +6,14 @@
 
 mod common;
 
-use std::fs;
+#[path = "common/threads.rs"]
+mod threads;
+
 use std::thread;
 use std::time::Duration;
 
 use common::{Client, TestServer};
-
-/// Context switches so far of this process's server threads (named
-/// `httpdb-…`), from `/proc/self/task/*/status` (Linux).
-fn server_context_switches() -> u64 {
-    let mut total = 0;
-    for task in fs::read_dir("/proc/self/task").expect("/proc/self/task") {
-        let task = task.expect("a task").path();
-        let name = fs::read_to_string(task.join("comm")).unwrap_or_default();
-        if !name.starts_with("httpdb-") {
-            continue;
-        }
-        let status = fs::read_to_string(task.join("status")).unwrap_or_default();
-        total += status
-            .lines()
-            .filter(|line| line.contains("ctxt_switches"))
-            .filter_map(|line| line.split_whitespace().last()?.parse::<u64>().ok())
-            .sum::<u64>();
-    }
-    total
-}
+use threads::server_context_switches;
 
 #[test]
 fn an_idle_server_does_not_wake_on_a_timer() {
