@@ -114,8 +114,13 @@ fn main() {
         ],
     );
     let sizes = [1_000u64, plan.size(1_000_000, 20_000) as u64];
+    let mut memory = Vec::new();
     for keys in sizes {
+        let before = resident_bytes();
         let store = filled_store(keys);
+        if let (Some(before), Some(after)) = (before, resident_bytes()) {
+            memory.push((keys, after.saturating_sub(before)));
+        }
         for (name, operation) in [
             ("get", Operation::Get),
             ("put (replace)", Operation::Put),
@@ -132,7 +137,31 @@ fn main() {
     }
     println!("\nwrote {}", table.save_csv().display());
 
+    // What the figures in src/store/key.rs and src/store/map.rs (short keys
+    // inline, shared content types) were measured with.
+    let mut footprint = Table::new(
+        "memory",
+        "memory: resident bytes the store grew by (keys /key/00000000 ..., 100-byte text/plain values)",
+        &["keys", "MB", "bytes per key"],
+    );
+    for (keys, bytes) in memory {
+        footprint.row(vec![
+            human(keys as f64),
+            format!("{:.0}", bytes as f64 / 1e6),
+            format!("{:.0}", bytes as f64 / keys as f64),
+        ]);
+    }
+    println!("\nwrote {}", footprint.save_csv().display());
+
     replay(&plan);
+}
+
+/// The process's resident memory, from `/proc/self/status` (Linux).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Writes a log of `records` puts of 100-byte values, then times opening it.
