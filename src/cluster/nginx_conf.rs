@@ -12,7 +12,7 @@
 //!   connection the node is closing for idleness: nginx gives up a pooled
 //!   connection after half the nodes' `--idle-timeout`. The values the
 //!   nodes use (`--max-body`, `--idle-timeout`) default to the server's own
-//!   defaults, read from its command line ([`super::flags::shared_settings`]);
+//!   defaults, read from its command line (`shared_settings` in `flags.rs`);
 //! - `/_keys`, `/_all` and `/_stats` refused at the router with `403`: see
 //!   [`REFUSED_STATUS`].
 //!

@@ -250,7 +250,7 @@ impl Response {
 }
 
 /// Writes `response` to `out`: the head and a body held in memory leave
-/// together, in one `write` (bodies up to [`COPY_BODY_UP_TO`], copied after
+/// together, in one `write` (bodies up to `COPY_BODY_UP_TO`, copied after
 /// the head) or one `writev` (larger ones, by reference); `scratch` is reused
 /// for the head between responses.
 /// With `omit_body` (a HEAD request) the headers, Content-Length included,
