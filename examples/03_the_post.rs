@@ -3,8 +3,7 @@
 //!
 //! Step 02 never looked at the request. To tell a GET from a POST, or
 //! `/hello` from `/json`, the post parsed it with `get_request` and answered
-//! with `get_response` (its `httpdb.py`, of which the peer benchmarks keep
-//! a copy, `../shared/peers/seed_httpdb.py`). Both are here as the post
+//! with `get_response` (its `httpdb.py`). Both are here as the post
 //! wrote them, faults included, and the server answers every request with
 //! what the parser understood of it, so each fault shows:
 //! 1. One `recv(1024)` is taken as the whole request. A request that comes

@@ -538,7 +538,8 @@ mod tests {
         let mut response = Response::default();
         let mut reader = BufReader::new(bytes);
         read_head(&mut reader, &mut response)?;
-        // The same framing rules as `Client::read_response_into`, on a slice.
+        // The framing rules of `Client::read_response_into`, on a slice,
+        // except that any Transfer-Encoding is read as chunked here.
         let status = response.status;
         if to_head || (100..200).contains(&status) || status == 204 || status == 304 {
             return Ok(response);

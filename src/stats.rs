@@ -3,10 +3,12 @@
 //! The server writes them, the API reads them; plain atomics, because a
 //! counter bumped on every request must not take a lock. `Relaxed` ordering
 //! is enough: each counter is read on its own, and a figure that is a few
-//! nanoseconds stale is still true. The one decision made from them, whether
-//! a waiting connection needs a worker (`server/idle.rs`), reads `queued`
-//! and `busy` under the lock of the idle registry, which orders them with
-//! the accept loop's updates.
+//! nanoseconds stale is still true. Whether a waiting connection needs a
+//! worker (`server/idle.rs`) is decided from `queued` and `busy`: under the
+//! lock of the idle registry when the answer reclaims a connection or keeps
+//! a worker from starting an idle wait, which orders the reads with the
+//! accept loop's updates; without it when the answer only decides whether
+//! one response says `Connection: close`.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -48,8 +50,8 @@ pub struct StatsSnapshot {
     pub queued: usize,
     /// Workers holding a connection, serving it or waiting on it.
     pub busy: usize,
-    /// Of those, the workers waiting for the next request on an idle
-    /// keep-alive connection.
+    /// Of those, the workers waiting for a request to begin: the first one
+    /// on a new connection, or the next one on a keep-alive connection.
     pub idle: usize,
     /// Of those, the connections idle long enough to be reclaimed for a
     /// newcomer (`server/idle.rs`).

@@ -44,7 +44,8 @@ enum EntityTags {
 impl Preconditions {
     /// Reads the conditional header fields of a request (RFC 9110 §13.1).
     pub fn from_head(head: &RequestHead) -> Preconditions {
-        // An invalid date is ignored, as if the header were absent (RFC 9110 §13.1.3).
+        // An invalid date is ignored, as if the header were absent (RFC 9110
+        // §13.1.3, §13.1.4).
         let date = |name| {
             head.header(name)
                 .and_then(|v| httpdate::parse_http_date(v).ok())

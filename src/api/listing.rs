@@ -107,7 +107,8 @@ impl Write for ByteCounter {
 
 /// `GET /_keys`: a JSON array of keys in byte order. `prefix` keeps keys that
 /// start with it, `after` starts after that key (the last key of the previous
-/// page), `limit` caps the page (default 1000, at most 10000).
+/// page), `limit` caps the page (default [`DEFAULT_PAGE`], at most
+/// [`MAX_PAGE`]).
 pub fn keys(store: &Store, query: Option<&str>) -> Response {
     let pairs = match crate::http::uri::parse_query(query.unwrap_or("")) {
         Ok(pairs) => pairs,

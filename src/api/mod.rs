@@ -49,7 +49,8 @@ pub struct Api {
     token: Option<String>,
 }
 
-/// What a request target names; `check_head` finds it, `handle` uses it.
+/// What a request target names. `check_head` finds it and, with the
+/// method, turns it into the [`Action`] that `handle` carries out.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route {
     /// `OPTIONS *`: the server as a whole.
@@ -126,8 +127,8 @@ pub enum Action {
     Stats,
     /// `GET /_health`.
     Health,
-    /// `GET` of a reserved path that holds nothing (`OPTIONS *` is the only
-    /// request on the server as a whole, and it is `Options`).
+    /// `GET` or `HEAD` of a reserved path that holds nothing (`OPTIONS *`
+    /// is the only request on the server as a whole, and it is `Options`).
     NothingThere,
 }
 

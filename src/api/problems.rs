@@ -33,8 +33,9 @@ pub(super) fn write_failed(key: &str, error: WriteError) -> Response {
     }
 }
 
-/// The answer to a request whose `If-Match` or `If-None-Match` failed:
-/// the detail names the key's current ETag, so a client can retry.
+/// The answer to a request whose precondition failed (`If-Match`,
+/// `If-None-Match` or `If-Unmodified-Since`): the detail names the key's
+/// current ETag, so a client can retry.
 pub(super) fn precondition_failed(key: &str, current: Option<u64>) -> Response {
     let detail = match current {
         Some(revision) => format!(

@@ -1,6 +1,8 @@
 //! The tools' command lines: `--flag value`, `--flag=value` and switches,
-//! as the server's own command line reads them, and the settings the tools
-//! share with the server.
+//! in the forms the server's own command line takes (stricter: a switch
+//! takes no value, and a flag that may not repeat is refused when it does,
+//! where the server takes the last), and the settings the tools share with
+//! the server.
 
 use std::ffi::OsString;
 
@@ -57,8 +59,7 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// Reads `--flag value`, `--flag=value` and `--switch` arguments, as the
-    /// server's own command line does.
+    /// Reads `--flag value`, `--flag=value` and `--switch` arguments.
     pub fn parse(args: &[String], specs: &[FlagSpec], command: &str) -> Result<Flags, Failure> {
         let mut flags = Flags::default();
         let mut args = args.iter();

@@ -1,5 +1,5 @@
 //! `httpdb cluster ...`: the tools for running several httpdb nodes behind
-//! nginx (DESIGN.md, "Growing past one machine").
+//! nginx (README, "Several nodes").
 //!
 //! httpdb does not grow into a cluster of its own. nginx spreads keys over
 //! the nodes by consistent hashing on the key, so each key lives on exactly

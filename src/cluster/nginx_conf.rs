@@ -1,8 +1,8 @@
 //! `httpdb cluster nginx-conf`: the router's nginx configuration, every
 //! directive explained where it stands.
 //!
-//! What the configuration must get right, and why (DESIGN.md, "Growing past
-//! one machine"):
+//! What the configuration must get right, and why (README, "Several
+//! nodes"):
 //! - one key, one node: `hash $uri consistent` hashes the decoded path
 //!   without the query, which is how a node spells the key; `max_fails=0`
 //!   and `proxy_next_upstream off` keep a failing node's keys from being
@@ -12,7 +12,7 @@
 //!   connection the node is closing for idleness: nginx gives up a pooled
 //!   connection after half the nodes' `--idle-timeout`. The values the
 //!   nodes use (`--max-body`, `--idle-timeout`) default to the server's own
-//!   defaults, read from its command line ([`super::flags::shared_settings`]);
+//!   defaults, read from its command line (`shared_settings` in `flags.rs`);
 //! - `/_keys`, `/_all` and `/_stats` refused at the router with `403`: see
 //!   [`REFUSED_STATUS`].
 //!

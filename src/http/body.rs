@@ -1,12 +1,12 @@
 //! Reading a request body whose framing the head decided (`request.rs`,
 //! RFC 9112 §6.3): exactly Content-Length bytes, or chunks (§7.1).
 //!
-//! Nothing the client merely announces is allocated: a body grows as its
-//! bytes arrive, and the limit is checked before each piece is read. The
-//! chunked reader is as strict as the head parser: chunk-size lines must
-//! end in CRLF, extensions must be well formed, and the trailer section is
-//! bounded, because a chunk boundary two parsers read differently is a
-//! request-smuggling hole.
+//! Of what the client merely announces, no more than one piece
+//! ([`BODY_PIECE`]) is allocated: a body grows as its bytes arrive, and the
+//! limit is checked before each piece is read. The chunked reader is as
+//! strict as the head parser: chunk-size lines must end in CRLF, extensions
+//! must be well formed, and the trailer section is bounded, because a chunk
+//! boundary two parsers read differently is a request-smuggling hole.
 
 use std::io::{BufRead, Read};
 

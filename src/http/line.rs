@@ -17,8 +17,8 @@ use super::error::HttpError;
 ///
 /// `budget` is the most bytes the line (without its ending) may have;
 /// `over_budget` makes the error to return when it has more. Reaching the end
-/// of the stream before the line ends is an `UnexpectedEof`-style error unless
-/// nothing at all was read, which returns `Ok(0)`.
+/// of the stream before the line ends is a 400 unless nothing at all was
+/// read, which returns `Ok(0)`.
 pub fn read_line<R: BufRead>(
     reader: &mut R,
     line: &mut Vec<u8>,

@@ -6,7 +6,7 @@
 //! benchmarks, and by a fuzzer.
 //!
 //! The order a request is read in, and the module for each step:
-//! - [`line`]: one CRLF- or LF-terminated line under a byte budget (RFC 9112 §2.2);
+//! - [`line`](mod@line): one CRLF- or LF-terminated line under a byte budget (RFC 9112 §2.2);
 //! - [`version`]: `HTTP/1.0` or `HTTP/1.1` (RFC 9112 §2.3);
 //! - [`request`]: the request line and header fields, Host, persistence,
 //!   `Expect`, and how the body is framed (RFC 9112 §3, §5, §6.3, §9.3;

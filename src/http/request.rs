@@ -18,8 +18,8 @@
 //! connection is closed.
 //!
 //! The head is read into one buffer and every header is kept as a pair of
-//! ranges into it, so a request with twenty headers costs two allocations,
-//! not forty.
+//! ranges into it, so a request with twenty headers costs two growing
+//! buffers (the bytes, and the ranges), not forty strings.
 
 use std::io::BufRead;
 use std::ops::Range;

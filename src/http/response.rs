@@ -3,9 +3,9 @@
 //! A handler builds a [`Response`]: a status, some headers and a body.
 //! [`write_response`] adds what every response carries — `Date`, `Server`,
 //! `Content-Length`, `Connection` — and sends head and body together: a
-//! small body is copied after the head and both leave in one `write` (one
-//! TCP segment), a large one goes by reference beside the head in one
-//! `writev`, and a streamed one follows the head through a buffer.
+//! small body is copied after the head and both leave in one `write`, a
+//! large one goes by reference beside the head in one `writev`, and a
+//! streamed one follows the head through a buffer.
 //!
 //! Errors use the problem details format of RFC 9457:
 //! `{"type":"about:blank","title":"Not Found","status":404,"detail":"…"}`.
@@ -194,8 +194,9 @@ impl Response {
         )
     }
 
-    /// An RFC 9457 problem details response explaining an error, with its
-    /// members in the order the RFC lists them.
+    /// An RFC 9457 problem details response explaining an error: `type`
+    /// (`about:blank`, so the status says what kind of problem it is),
+    /// `title` (the reason phrase), `status` and `detail`.
     pub fn problem(status: Status, detail: impl Into<String>) -> Response {
         let detail = serde_json::Value::String(detail.into());
         let body = format!(
@@ -250,7 +251,7 @@ impl Response {
 }
 
 /// Writes `response` to `out`: the head and a body held in memory leave
-/// together, in one `write` (bodies up to [`COPY_BODY_UP_TO`], copied after
+/// together, in one `write` (bodies up to `COPY_BODY_UP_TO`, copied after
 /// the head) or one `writev` (larger ones, by reference); `scratch` is reused
 /// for the head between responses.
 /// With `omit_body` (a HEAD request) the headers, Content-Length included,

@@ -26,7 +26,9 @@ pub enum TargetForm {
 pub struct TargetParts {
     /// Which form the target takes.
     pub form: TargetForm,
-    /// The path, always starting with `/` (`/` for an absolute form without one).
+    /// The path, starting with `/`; empty for `*`, and for an absolute form
+    /// without a path, which means `/` (see
+    /// [`RequestHead::path`](super::RequestHead::path)).
     pub path: Range<usize>,
     /// The query without its `?`, if there was one.
     pub query: Option<Range<usize>>,
@@ -67,7 +69,9 @@ pub fn parse_target(target: &str) -> Result<TargetParts, HttpError> {
     let query_mark = target[path_start..].find('?').map(|i| path_start + i);
     let path_end = query_mark.unwrap_or(target.len());
     let query = query_mark.map(|mark| mark + 1..target.len());
-    // `http://host?x` has an empty path, which means `/` (RFC 9112 §3.2.1).
+    // `http://host?x` has an empty path, which means `/` (RFC 9110 §4.2.3);
+    // in an OPTIONS request it would mean `*` (RFC 9112 §3.2.4), but httpdb
+    // reads it as `/` there too.
     let path = if path_start == path_end {
         0..0
     } else {

@@ -5,10 +5,13 @@
 //! 127.0.0.1 - - [23/Nov/2026:23:03:50 +0000] "GET /hello HTTP/1.1" 200 17
 //! ```
 //!
+//! (A response without a body logs `0` bytes, where Apache's `%b` writes
+//! `-`.)
+//!
 //! Workers must not wait on stdout: a slow terminal or a full pipe would
 //! stall every request. So a worker formats its line and appends it to a
-//! shared buffer in memory, which takes a lock for as long as a copy of
-//! sixty bytes. A writer thread takes the whole buffer at once and writes
+//! shared buffer in memory, which takes a lock for as long as it takes to
+//! copy one line (some seventy bytes). A writer thread takes the whole buffer at once and writes
 //! it with one `write`. While that write is under way, new lines collect
 //! for the next one, so under load the log costs a write per batch, not a
 //! syscall and a thread switch per request; when the server is quiet, a

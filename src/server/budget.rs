@@ -7,7 +7,8 @@
 //! (`http::body` asks before each piece); when the budget is spent, the
 //! request gets `503` with `Retry-After`, and the server's memory stays
 //! bounded whatever clients send. A client that only announces a large body
-//! holds nothing until it sends it.
+//! holds at most one piece of it (`http::body::BODY_PIECE`) until it sends
+//! more.
 
 use std::sync::Arc;
 

@@ -6,8 +6,10 @@
 //! seconds does the same to `write`. So the connection sets a deadline —
 //! "the head must be here by 12:00:10", "the response must be gone by
 //! 12:00:25" — and before every call this wrapper sets the socket timeout to
-//! the time that is left. Once a deadline has passed, calls fail with
-//! `TimedOut`: the parser turns that into 408, the writer into a close.
+//! the time that is left. A call that runs out of that time fails as the
+//! socket's timeout makes it (`WouldBlock` on Unix), and once the deadline
+//! has passed, calls fail at once with `TimedOut`: the parser turns either
+//! into 408, the writer into a close.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;

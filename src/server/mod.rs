@@ -11,16 +11,21 @@
 //! simple model's strength (a request is plain sequential code) and its
 //! classic weakness: N idle keep-alive connections can hold all N workers
 //! while new clients wait. httpdb keeps the model and removes the weakness:
-//! - a worker waiting on an idle connection looks up every 50 ms
-//!   (`IDLE_POLL` in connection.rs) and closes the idle connection as soon
-//!   as a connection is waiting and no worker is free (RFC 9112 §9.5 lets a
-//!   server close an idle connection at any time);
-//! - in that state every response also says `Connection: close` (RFC 9112
-//!   §9.6), so busy connections take turns too;
+//! - a worker waiting on an idle connection sleeps in `read`; when a
+//!   connection is queued and no worker is free, the accept loop reclaims
+//!   the connection idle longest (`idle.rs`): it shuts down that socket's
+//!   read side, and its worker wakes at once and closes it (RFC 9112 §9.5
+//!   lets a server close an idle connection at any time). A connection
+//!   answered less than 50 ms ago (`KEEP_ALIVE_GRACE` in `connection.rs`)
+//!   is not idle yet: if a connection is still waiting when that time is
+//!   up, its worker closes it instead of starting to wait;
+//! - while a connection waits and no worker is free, every response also
+//!   says `Connection: close` (RFC 9112 §9.6), so busy connections take
+//!   turns too;
 //! - past `--max-pending` waiting connections, the accept loop answers `503`
 //!   with `Retry-After` at once instead of queueing without bound;
 //! - deadlines for the whole head, the whole body and the whole response
-//!   (deadline.rs) keep slow or stalled clients from holding a worker;
+//!   (`deadline.rs`) keep slow or stalled clients from holding a worker;
 //! - a failing `accept` (out of file descriptors) makes the loop back off
 //!   and retry, never stop.
 //!
@@ -29,7 +34,9 @@
 //! Taking turns works, but each turn costs the client a new TCP connection,
 //! so the pool should be large enough that busy keep-alive clients rarely
 //! have to. Workers are cheap: they sleep in `read`, and 1024 idle ones take
-//! about 12 MB. Measured on the 2-core development machine, server pinned to
+//! about 12 MB. Measured on the 2-core development machine on 2026-11-23,
+//! before idle connections were reclaimed as above (they then looked up
+//! every 50 ms to see whether to give their worker up), server pinned to
 //! one core and `wrk` to the other, `GET` of a 64-byte value:
 //!
 //! | `--threads` | 64 clients | 512 clients |
@@ -45,13 +52,15 @@
 //! above it, it does not depend on the pool size. So the default is
 //! [`THREADS_PER_CORE`] workers per core and at least [`MIN_THREADS`].
 //!
-//! `--max-pending` defaults to [`PENDING_PER_THREAD`] per worker. A waiting connection costs a
-//! file descriptor and a queue slot, and gets a worker within about 50 ms
-//! (the idle poll) or one response (busy connections close when others
-//! wait); 4096 waiting connections absorb bursts such as the 2,000 idle
-//! connections of the peer benchmark without a single `503`, while a queue
-//! without bound would only turn an overload into timeouts. Both shrink to
-//! fit the open-file limit, since each connection holds a file descriptor.
+//! `--max-pending` defaults to [`PENDING_PER_THREAD`] per worker. A waiting
+//! connection costs a file descriptor and a queue slot, and gets a worker at
+//! once if some connection is idle to reclaim, else within 50 ms (the
+//! keep-alive grace) or one response (busy connections close when others
+//! wait); the default of at least 4096 waiting connections absorbs bursts
+//! such as the 2,000 idle connections of the peer benchmark without a
+//! single `503`, while a queue without bound would only turn an overload
+//! into timeouts. Both shrink to fit the open-file limit, since each
+//! connection holds a file descriptor.
 //!
 //! One limit is std's: `TcpListener::bind` listens with a backlog of 128
 //! connections. When more clients than that connect in the same instant
@@ -60,9 +69,12 @@
 //! drains the queue faster than a burst fills it. A larger backlog would
 //! need `listen(2)` called with another value, which std does not offer.
 //!
-//! Modules: [`connection`] (one connection's request loop), [`deadline`]
-//! (reads and writes with a deadline), [`budget`] (the cap on request bodies
-//! in memory), [`access_log`] (the log writer thread).
+//! Files: `connection.rs` (one connection's request loop), `idle.rs` (idle
+//! connections, and reclaiming their workers), `deadline.rs` (reads and
+//! writes with a deadline), `budget.rs` (the cap on request bodies in
+//! memory), `access_log.rs` (the log writer thread), `options.rs` (the
+//! settings and their defaults), `shared.rs` (what the accept loop and the
+//! workers share).
 
 mod access_log;
 mod budget;

@@ -8,7 +8,8 @@
 //! It is computed a byte at a time from a 256-entry table built at compile
 //! time: for each possible byte, the effect of shifting it through the
 //! register eight times. It catches every burst of errors up to 32 bits
-//! long, which is what a torn write or a flipped byte looks like.
+//! long (a flipped bit or byte), and misses other damage, such as the
+//! garbage a torn write leaves, once in 2^32 times.
 
 /// The bit-reversed polynomial.
 const POLYNOMIAL: u32 = 0xEDB8_8320;

@@ -23,10 +23,13 @@
 //! `Mutex`, 13-16 ms with readers sharing the lock.
 //!
 //! A write is applied to the map, then waits (outside the lock) until its
-//! record is durable (`log.rs`), and only then returns, so its caller
-//! acknowledges nothing that a crash could lose. A read that could see a
-//! change not yet durable waits for the same group commit before it returns,
-//! so no reader sees a write that a crash could undo.
+//! record is as durable as `--fsync` promises (`log.rs`: on stable storage
+//! with `always`, handed to the OS with `everysec` and `never`), and only
+//! then returns, so its caller acknowledges nothing that a crash could lose
+//! (with `everysec` and `never`, a crash of the process; a power cut can
+//! still take the last writes). A read that could see a change not yet
+//! durable waits for the same group commit before it returns, so no reader
+//! sees a write that such a crash could undo.
 //!
 //! The store knows nothing of HTTP: keys are strings, conditions are
 //! closures over the current entry.
@@ -39,7 +42,9 @@
 //! - `record.rs`: the log's format, byte by byte; `crc32.rs`, its checksum;
 //! - `recovery.rs`: replaying a log, and what a torn or damaged end means;
 //! - `compaction.rs`: rewriting the log from the live entries;
-//! - `key.rs`: keys, short ones kept inline.
+//! - `revision.rs`: the clock revisions come from;
+//! - `key.rs`: keys, short ones kept inline;
+//! - `tests.rs`: the store's unit tests.
 
 mod compaction;
 mod crc32;
@@ -105,8 +110,9 @@ pub enum WriteError {
     Storage(String),
 }
 
-/// The log failed, so what the store holds may include changes that were
-/// never made durable: reads are refused until the server restarts.
+/// A read could return a change that the log failed to make durable, so it
+/// is refused. After a failed write (or, with `--fsync always`, a failed
+/// sync) that is every read until the server restarts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorageFailed(pub String);
 

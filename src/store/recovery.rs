@@ -7,9 +7,11 @@
 //! - **Torn tail.** A crash in the middle of an append leaves the start of a
 //!   record at the end of the file: fewer bytes than its length says, or a
 //!   complete record whose payload CRC fails and which ends exactly at the
-//!   end of the file, or (after a power cut on some file systems) zeros. Such
-//!   a record was never acknowledged, so it is cut off, with a warning, and
-//!   new records are appended after the last good one.
+//!   end of the file, or (after a power cut on some file systems) zeros.
+//!   With `--fsync always` such a record was never acknowledged (with
+//!   `everysec` or `never`, a power cut may tear one that was, which is the
+//!   loss those modes accept); it is cut off, with a warning, and new records
+//!   are appended after the last good one.
 //! - **Damage.** A bad record with more data after it is not a crash: the
 //!   file was changed underneath us (a bad disk, a stray write). Starting
 //!   anyway would silently drop acknowledged writes, so the start stops with

@@ -2,7 +2,7 @@
 //! key is never given out again for other bytes of that key.
 //!
 //! An entry's ETag is its revision (`"<revision>"`), and the promise is wider
-//! than one process (DESIGN.md, "The API"): a revision must not come back
+//! than one process (README, "The API"): a revision must not come back
 //! after a restart, after the data directory is wiped, after an older copy of
 //! the log is restored, or after the key moves to another node. Otherwise a
 //! client holding the old ETag gets `304` for bytes it never saw, or its
