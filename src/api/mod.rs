@@ -24,9 +24,7 @@ mod problems;
 use std::sync::Arc;
 
 use crate::http::response::HeaderValue;
-use crate::http::{
-    Body, Framing, Handler, Method, Request, RequestHead, Response, Status, TargetForm,
-};
+use crate::http::{Body, Framing, Handler, Method, Request, RequestHead, Response, Status};
 use crate::stats::ServerStats;
 use crate::store::{Deleted, Store, StoreStats};
 
@@ -73,7 +71,7 @@ pub enum Route {
 
 impl Route {
     fn of(head: &RequestHead) -> Result<Route, Response> {
-        if head.target_form() == TargetForm::Asterisk {
+        if head.targets_the_server() {
             return Ok(Route::Server);
         }
         let key = decode_key(head.path())?;

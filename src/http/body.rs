@@ -69,6 +69,9 @@ fn read_exactly<R: BufRead>(
         if !may_hold(body.len() as u64 + piece) {
             return Err(HttpError::Busy);
         }
+        // Exactly the piece asked for: left to itself the vector would grow
+        // by doubling, and hold up to twice what the budget counted.
+        body.reserve_exact(piece as usize);
         let read = reader
             .take(piece)
             .read_to_end(body)
@@ -341,8 +344,11 @@ mod tests {
                 true
             },
         );
-        assert_eq!(result.unwrap().len(), body.len());
+        let read = result.unwrap();
+        assert_eq!(read.len(), body.len());
         assert_eq!(asked, vec![64 * 1024, 128 * 1024, 150 * 1024]);
+        // The memory held is what was asked for, not the next power of two.
+        assert_eq!(read.capacity(), read.len());
         let mut reader = &body[..];
         let refused = read_body(
             &mut reader,

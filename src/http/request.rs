@@ -150,6 +150,22 @@ impl RequestHead {
         self.target_parts.form
     }
 
+    /// Whether the request is about the server as a whole rather than one
+    /// resource: `OPTIONS *`, or `OPTIONS` of an absolute URI with no path
+    /// and no query, which is how `*` travels through a proxy (RFC 9112
+    /// §3.2.4).
+    pub fn targets_the_server(&self) -> bool {
+        match self.target_parts.form {
+            TargetForm::Asterisk => true,
+            TargetForm::Absolute => {
+                self.method == Method::Options
+                    && self.target_parts.path.is_empty()
+                    && self.target_parts.query.is_none()
+            }
+            _ => false,
+        }
+    }
+
     /// The path of the target, still percent-encoded; `/` for an absolute
     /// form without a path, empty for `*`.
     pub fn path(&self) -> &str {
@@ -688,6 +704,19 @@ mod tests {
             status_of(b"GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n"),
             417
         );
+    }
+
+    #[test]
+    fn options_of_a_pathless_absolute_uri_targets_the_server() {
+        let targets = |input: &[u8]| parse(input).unwrap().unwrap().targets_the_server();
+        assert!(targets(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(targets(b"OPTIONS http://a:1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!targets(b"OPTIONS http://a:1/ HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!targets(
+            b"OPTIONS http://a:1?x HTTP/1.1\r\nHost: a\r\n\r\n"
+        ));
+        assert!(!targets(b"GET http://a:1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!targets(b"OPTIONS /k HTTP/1.1\r\nHost: a\r\n\r\n"));
     }
 
     #[test]

@@ -459,6 +459,14 @@ impl Log {
         // comes next: appending to the old one would write to a file that
         // no longer has a name, and lose every write after this.
         let renamed = written.and_then(|len| fs::rename(new_path, &self.path).map(|()| len));
+        // The rename must be durable before anything written to the new file
+        // is acknowledged, so batches stay held back (`switching`) until the
+        // directory is synced; but the lock is not held meanwhile, since a
+        // writer queueing a record needs it, under the store's lock.
+        let directory_synced = match &renamed {
+            Ok(_) => sync_directory(&self.dir),
+            Err(_) => Ok(()),
+        };
 
         let mut state = self.shared.lock();
         state.switching = false;
@@ -470,7 +478,7 @@ impl Log {
                 state.synced = state.written;
                 state.last_sync = Some(SystemTime::now());
                 state.compactions += 1;
-                match sync_directory(&self.dir) {
+                match directory_synced {
                     Ok(()) => Ok(len),
                     Err(error) => {
                         // The rename may not survive a power cut; nothing
