@@ -342,23 +342,7 @@ impl Client {
         response: &mut Response,
     ) -> Result<(), ClientError> {
         read_head(&mut self.reader, response)?;
-        response.body.clear();
-        let status = response.status;
-        if to_head || (100..200).contains(&status) || status == 204 || status == 304 {
-            return Ok(());
-        }
-        let chunked = response
-            .headers_named("transfer-encoding")
-            .flat_map(|value| value.split(','))
-            .last()
-            .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
-        if chunked {
-            return read_chunked(&mut self.reader, &mut response.body);
-        }
-        match content_length(response)? {
-            Some(length) => read_exactly(&mut self.reader, length, &mut response.body),
-            None => read_until_close(&mut self.reader, &mut response.body),
-        }
+        read_body(&mut self.reader, to_head, response)
     }
 
     /// Whether the server has closed the connection: a read returns end of
@@ -431,6 +415,32 @@ fn read_head(reader: &mut impl BufRead, response: &mut Response) -> Result<(), C
         response
             .fields
             .push((start..start + colon, value_start..head.len() - trailing));
+    }
+}
+
+/// Reads the body of a response whose head is read, framed as RFC 9112
+/// §6.3 says (the list at the top of this file).
+fn read_body(
+    reader: &mut impl BufRead,
+    to_head: bool,
+    response: &mut Response,
+) -> Result<(), ClientError> {
+    response.body.clear();
+    let status = response.status;
+    if to_head || (100..200).contains(&status) || status == 204 || status == 304 {
+        return Ok(());
+    }
+    let chunked = response
+        .headers_named("transfer-encoding")
+        .flat_map(|value| value.split(','))
+        .last()
+        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
+    if chunked {
+        return read_chunked(reader, &mut response.body);
+    }
+    match content_length(response)? {
+        Some(length) => read_exactly(reader, length, &mut response.body),
+        None => read_until_close(reader, &mut response.body),
     }
 }
 
@@ -538,19 +548,7 @@ mod tests {
         let mut response = Response::default();
         let mut reader = BufReader::new(bytes);
         read_head(&mut reader, &mut response)?;
-        // The framing rules of `Client::read_response_into`, on a slice,
-        // except that any Transfer-Encoding is read as chunked here.
-        let status = response.status;
-        if to_head || (100..200).contains(&status) || status == 204 || status == 304 {
-            return Ok(response);
-        }
-        if response.header("transfer-encoding").is_some() {
-            read_chunked(&mut reader, &mut response.body)?;
-        } else if let Some(length) = content_length(&response)? {
-            read_exactly(&mut reader, length, &mut response.body)?;
-        } else {
-            read_until_close(&mut reader, &mut response.body)?;
-        }
+        read_body(&mut reader, to_head, &mut response)?;
         Ok(response)
     }
 

@@ -330,7 +330,10 @@ fn build<'a>(lookup: &dyn Fn(&str) -> Option<(&'a str, &'a str)>) -> Result<Conf
     let limits = Limits {
         max_body: match optional(lookup("max-body"), size)? {
             Some(bytes) if bytes > MAX_BODY_LIMIT => {
-                return Err(format!("--max-body can be at most 1GiB, got {bytes} bytes"));
+                return Err(format!(
+                    "--max-body can be at most {}, got {bytes} bytes",
+                    show_size(MAX_BODY_LIMIT)
+                ));
             }
             Some(bytes) => bytes,
             None => defaults.max_body,
@@ -692,6 +695,25 @@ mod tests {
                 row[1]
             );
         }
+        let page = cells("`GET /_keys?prefix=P&limit=N&after=K`");
+        let pages = format!(
+            "defaults to {} (at most {})",
+            crate::api::listing::DEFAULT_PAGE,
+            crate::api::listing::MAX_PAGE
+        );
+        assert!(
+            page[1].contains(&pages),
+            "README's /_keys row must say {pages}"
+        );
+        let turns = cells("connections served at once");
+        let grace = format!(
+            "less than {} ms ago",
+            crate::server::KEEP_ALIVE_GRACE.as_millis()
+        );
+        assert!(turns[2].contains(&grace), "README must say {grace}");
+        let bodies = cells("request bodies in memory at once");
+        let piece = format!("{} at a time", show_size(crate::http::body::BODY_PIECE));
+        assert!(bodies[1].contains(&piece), "README must say {piece}");
         let store = StoreOptions::default();
         let compaction = format!(
             "When the log is larger than {} and more than {} the size of the live data",

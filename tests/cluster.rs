@@ -1,6 +1,6 @@
 //! Several real httpdb nodes behind a real nginx, on loopback: the router
 //! that `httpdb cluster nginx-conf` prints, and the `keys` and `rebalance`
-//! tools, used as a user would (DESIGN.md, "Growing past one machine").
+//! tools, used as a user would (README, "Several nodes").
 //!
 //! Each test starts its own nodes (the binary, `tests/common/process.rs`)
 //! and its own nginx (`nginx -p DIR -c FILE -g 'daemon off;'`, as the

@@ -142,3 +142,14 @@ pub fn all_on_node(client: &mut NodeClient) -> Result<Vec<String>, Failure> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_gives_the_page_sizes_of_keys() {
+        let limits = format!("(default {DEFAULT_PAGE}, at most {MAX_PAGE})");
+        assert!(HELP.contains(&limits), "--help must say {limits}");
+    }
+}

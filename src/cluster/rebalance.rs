@@ -448,6 +448,12 @@ fn same_value(a: &Response, b: &Response) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn help_gives_the_default_wait() {
+        let wait = format!("[default: {}]", DEFAULT_WAIT.as_secs());
+        assert!(super::HELP.contains(&wait), "--help must say {wait}");
+    }
+
     use super::*;
     use std::io::{BufRead, BufReader, Read};
     use std::net::TcpListener;

@@ -29,15 +29,8 @@ use crate::http::{
 use super::access_log::Record;
 use super::deadline::DeadlineStream;
 use super::idle::Left;
+use super::options::KEEP_ALIVE_GRACE;
 use super::shared::Shared;
-
-/// How long after a response a keep-alive client is taken to be about to
-/// send its next request, and its connection is neither reclaimed nor
-/// closed for a newcomer. A client in a request loop sends within
-/// microseconds; one that waits longer is idle. It is also the longest a
-/// newcomer waits for a worker when every worker has just answered a
-/// request and no client says more.
-const KEEP_ALIVE_GRACE: Duration = Duration::from_millis(50);
 
 /// How a wait for more bytes ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +70,9 @@ pub(super) struct Connection<'a, H: Handler> {
 
 impl<'a, H: Handler> Connection<'a, H> {
     pub(super) fn new(stream: TcpStream, peer: SocketAddr, shared: &'a Shared<H>) -> Self {
-        // Responses go out in one write each; Nagle's algorithm would only
-        // hold the last segment back waiting for an ACK.
+        // A response goes out in one write (or one writev), with nothing
+        // after it to wait for; Nagle's algorithm would only hold its last
+        // segment back until the client's ACK.
         let _ = stream.set_nodelay(true);
         shared.stats.connection_started();
         Connection {

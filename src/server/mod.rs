@@ -101,8 +101,8 @@ use budget::BodyBudget;
 use connection::Connection;
 use idle::IdleConnections;
 pub use options::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_MEMORY, DEFAULT_READ_TIMEOUT, MIN_THREADS,
-    PENDING_PER_THREAD, ServerOptions, THREADS_PER_CORE, default_threads,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_MEMORY, DEFAULT_READ_TIMEOUT, KEEP_ALIVE_GRACE,
+    MIN_THREADS, PENDING_PER_THREAD, ServerOptions, THREADS_PER_CORE, default_threads,
 };
 use shared::Shared;
 

@@ -6,7 +6,9 @@
 //!
 //! # Group commit
 //!
-//! An fsync takes about as long for one record as for a hundred, so writers
+//! An fsync takes about as long for one record as for a hundred (on the
+//! development machine's ext4, after appending 100 bytes: 265 µs; 10 kB:
+//! 370-410 µs; medians of 1,500 `write` + `fdatasync` in a loop), so writers
 //! share them. A writer queues its record (under the store's lock, which
 //! keeps records in revision order) and then waits for it here:
 //!
@@ -17,19 +19,22 @@
 //! ```
 //!
 //! If nobody is writing, the waiter becomes the leader: it takes everything
-//! queued so far, writes it with one `write`, syncs once, and wakes the
-//! others, whose records may now be done. Records queued while a leader was
-//! busy go out together in the next batch. No lock is held during the write
-//! or the fsync, so writers keep queueing and readers keep reading.
+//! queued so far, writes it with one `write_all`, syncs once, and wakes,
+//! with one signal, the writers whose records its batch made durable (and
+//! first one writer of the next batch, to lead it). Records queued while a
+//! leader was busy go out together in the next batch. No lock is held during
+//! the write or the fsync, so writers keep queueing and readers keep reading.
 //!
 //! A change is in the store's map as soon as it is queued, but a read that
 //! could return it first waits for its batch ([`Log::not_yet_durable`]), so
-//! no reader ever sees a write that a crash could still undo.
+//! no reader ever sees a write that a crash could still undo: a crash of the
+//! process in every mode, and a power cut too with `--fsync always`.
 //!
 //! With `everysec`, a background thread syncs once a second; with `never`,
-//! the OS decides. A failed write or sync stops the log: acknowledged writes
-//! are safe, and every later write is refused until the server restarts
-//! (retrying an fsync that failed can report success for data that was lost).
+//! the OS decides. A failed write or sync stops the log: what was
+//! acknowledged is as safe as `--fsync` promised when it was acknowledged,
+//! and every later write is refused until the server restarts (retrying an
+//! fsync that failed can report success for data that was lost).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -105,8 +110,11 @@ struct Shared {
     /// being written goes out in batch `n + 1`, so its writer sleeps on the
     /// other variable from the one batch `n` is about to signal, and the
     /// signal at the end of a batch wakes exactly the writers it made done,
-    /// with one `futex` call. (Waking each writer with a call of its own
-    /// let each one preempt the leader in turn: twice the thread switches.)
+    /// with one `futex` call. Waking each writer with a call of its own let
+    /// each one preempt the leader in turn: 3.9 thread switches per durable
+    /// write against 2.15 now (`perf record -e context-switches`, 64
+    /// writers, server pinned, wrk with `post.lua`), 2 being the floor: one
+    /// for the request, one for its batch.
     batch_done: [Condvar; 2],
     /// Signalled whenever a batch is written, for a compaction waiting to
     /// switch files.
@@ -413,7 +421,9 @@ impl Log {
     /// Ends a compaction: appends to `new_file` (which holds the snapshot,
     /// opened in append mode at `new_path`) the records written since the
     /// snapshot, syncs it, renames it over the log, syncs the directory, and
-    /// appends to it from then on. Writers wait only for this last step.
+    /// appends to it from then on. Batches are held back from the appending
+    /// of those records until the directory is synced; writers keep queueing
+    /// meanwhile, and readers keep reading.
     pub fn finish_compaction(&self, mut new_file: File, new_path: &Path) -> io::Result<u64> {
         let tail = {
             let mut state = self.shared.lock();
@@ -521,8 +531,10 @@ impl Log {
 }
 
 impl Drop for Log {
-    /// Stops the syncer and syncs what was written, so that a clean shutdown
-    /// keeps everything in every mode.
+    /// Stops the syncer and syncs what was written, so that a program that
+    /// drops its store (a test, or one that embeds the library) loses
+    /// nothing in any mode. The `httpdb` binary, stopped by a signal, never
+    /// gets here: it keeps what `--fsync` promised.
     fn drop(&mut self) {
         if let Some(mut syncer) = self.syncer.take() {
             syncer.stop();
