@@ -5,8 +5,9 @@
 //! is enough: each counter is read on its own, and a figure that is a few
 //! nanoseconds stale is still true. The one decision made from them, whether
 //! a waiting connection needs a worker (`server/idle.rs`), reads `queued`
-//! and `busy` under the lock of the idle registry, which orders them with
-//! the accept loop's updates.
+//! and `busy` together, under the lock of the idle registry; a worker moves
+//! its connection from one to the other, and out of `busy` after a reclaim,
+//! under the same lock, so the decision never sees a move half done.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};

@@ -80,7 +80,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         // Responses go out in one write each; Nagle's algorithm would only
         // hold the last segment back waiting for an ACK.
         let _ = stream.set_nodelay(true);
-        shared.stats.connection_started();
+        shared.idle.connection_started(&shared.stats);
         Connection {
             reader: BufReader::with_capacity(READ_BUFFER, DeadlineStream::new(stream)),
             peer,
@@ -380,12 +380,11 @@ impl<'a, H: Handler> Connection<'a, H> {
 }
 
 impl<H: Handler> Drop for Connection<'_, H> {
-    /// The worker is free again: counted before the reclaim it was part of
-    /// ends, so that no moment counts it as free twice.
+    /// The worker is free again, and the reclaim it was part of, if any, is
+    /// over: one change to the counts (`IdleConnections::connection_finished`).
     fn drop(&mut self) {
-        self.shared.stats.connection_finished();
-        if self.reclaimed {
-            self.shared.idle.reclaim_finished();
-        }
+        self.shared
+            .idle
+            .connection_finished(self.reclaimed, &self.shared.stats);
     }
 }
