@@ -11,12 +11,15 @@
 //! simple model's strength (a request is plain sequential code) and its
 //! classic weakness: N idle keep-alive connections can hold all N workers
 //! while new clients wait. httpdb keeps the model and removes the weakness:
-//! - a worker waiting on an idle connection looks up every 50 ms
-//!   (`IDLE_POLL` in connection.rs) and closes the idle connection as soon
-//!   as a connection is waiting and no worker is free (RFC 9112 §9.5 lets a
-//!   server close an idle connection at any time);
-//! - in that state every response also says `Connection: close` (RFC 9112
-//!   §9.6), so busy connections take turns too;
+//! - a worker waiting on an idle connection sleeps in `read`; when a
+//!   connection arrives and no worker is free, the connection idle longest
+//!   is reclaimed, which wakes its worker at once to take the newcomer
+//!   (idle.rs; RFC 9112 §9.5 lets a server close an idle connection at any
+//!   time);
+//! - while a connection waits and no worker is free, every response also
+//!   says `Connection: close` (RFC 9112 §9.6), and a worker whose client
+//!   says nothing for 50 ms after a response closes instead of waiting, so
+//!   busy connections take turns too;
 //! - past `--max-pending` waiting connections, the accept loop answers `503`
 //!   with `Retry-After` at once instead of queueing without bound;
 //! - deadlines for the whole head, the whole body and the whole response
@@ -46,9 +49,9 @@
 //! [`THREADS_PER_CORE`] workers per core and at least [`MIN_THREADS`].
 //!
 //! `--max-pending` defaults to [`PENDING_PER_THREAD`] per worker. A waiting connection costs a
-//! file descriptor and a queue slot, and gets a worker within about 50 ms
-//! (the idle poll) or one response (busy connections close when others
-//! wait); 4096 waiting connections absorb bursts such as the 2,000 idle
+//! file descriptor and a queue slot, and gets a worker at once if one holds
+//! an idle connection, or else within one response or 50 ms of silence
+//! after it (`KEEP_ALIVE_GRACE` in connection.rs); 4096 waiting connections absorb bursts such as the 2,000 idle
 //! connections of the peer benchmark without a single `503`, while a queue
 //! without bound would only turn an overload into timeouts. Both shrink to
 //! fit the open-file limit, since each connection holds a file descriptor.
@@ -60,9 +63,10 @@
 //! drains the queue faster than a burst fills it. A larger backlog would
 //! need `listen(2)` called with another value, which std does not offer.
 //!
-//! Modules: [`connection`] (one connection's request loop), [`deadline`]
-//! (reads and writes with a deadline), [`budget`] (the cap on request bodies
-//! in memory), [`access_log`] (the log writer thread).
+//! Modules: [`connection`] (one connection's request loop), [`idle`] (idle
+//! connections, and reclaiming their workers), [`deadline`] (reads and
+//! writes with a deadline), [`budget`] (the cap on request bodies in
+//! memory), [`access_log`] (the log writer thread).
 
 mod access_log;
 mod budget;
