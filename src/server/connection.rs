@@ -220,11 +220,11 @@ impl<'a, H: Handler> Connection<'a, H> {
             }
         };
         if has_body {
-            // After a reclaim no more bytes can be read (`idle.rs`), so a
-            // body sent on invitation would never be: the body is read only
-            // as far as it had arrived, and if it had not, the head gets its
-            // final answer (503) without one (RFC 9110 §10.1.1 lets a
-            // server answer instead of inviting).
+            // After a reclaim no read waits for bytes still to come
+            // (`idle.rs`), so a body sent on invitation would not be read:
+            // the body is read only as far as it had arrived, and if it had
+            // not, the head gets its final answer (503) without an
+            // invitation (RFC 9110 §10.1.1 lets a server answer instead).
             if head.expects_continue() && !self.reclaimed {
                 self.start_write_deadline(0);
                 if write_continue(self.reader.get_mut()).is_err() {
