@@ -4,11 +4,13 @@
 //! counter bumped on every request must not take a lock. `Relaxed` ordering
 //! is enough: each counter is read on its own, and a figure that is a few
 //! nanoseconds stale is still true. Whether a waiting connection needs a
-//! worker (`server/idle.rs`) is decided from `queued` and `busy`: under the
-//! lock of the idle registry when the answer reclaims a connection or keeps
-//! a worker from starting an idle wait, which orders the reads with the
-//! accept loop's updates; without it when the answer only decides whether
-//! one response says `Connection: close`.
+//! worker (`server/idle.rs`) is decided from `queued` and `busy` together:
+//! under the lock of the idle registry when the answer reclaims a connection
+//! or keeps a worker from starting an idle wait, and a worker moves its
+//! connection from one to the other, and out of `busy` after a reclaim,
+//! under the same lock, so that decision never sees a move half done;
+//! without the lock when the answer only decides whether one response says
+//! `Connection: close`.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};

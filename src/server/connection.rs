@@ -74,7 +74,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         // after it to wait for; Nagle's algorithm would only hold its last
         // segment back until the client's ACK.
         let _ = stream.set_nodelay(true);
-        shared.stats.connection_started();
+        shared.idle.connection_started(&shared.stats);
         Connection {
             reader: BufReader::with_capacity(READ_BUFFER, DeadlineStream::new(stream)),
             peer,
@@ -214,7 +214,12 @@ impl<'a, H: Handler> Connection<'a, H> {
             }
         };
         if has_body {
-            if head.expects_continue() {
+            // After a reclaim no read waits for bytes still to come
+            // (`idle.rs`), so a body sent on invitation would not be read:
+            // the body is read only as far as it had arrived, and if it had
+            // not, the head gets its final answer (503) without an
+            // invitation (RFC 9110 §10.1.1 lets a server answer instead).
+            if head.expects_continue() && !self.reclaimed {
                 self.start_write_deadline(0);
                 if write_continue(self.reader.get_mut()).is_err() {
                     return Persistence::Close;
@@ -374,12 +379,11 @@ impl<'a, H: Handler> Connection<'a, H> {
 }
 
 impl<H: Handler> Drop for Connection<'_, H> {
-    /// The worker is free again: counted before the reclaim it was part of
-    /// ends, so that no moment counts it as free twice.
+    /// The worker is free again, and the reclaim it was part of, if any, is
+    /// over: one change to the counts (`IdleConnections::connection_finished`).
     fn drop(&mut self) {
-        self.shared.stats.connection_finished();
-        if self.reclaimed {
-            self.shared.idle.reclaim_finished();
-        }
+        self.shared
+            .idle
+            .connection_finished(self.reclaimed, &self.shared.stats);
     }
 }

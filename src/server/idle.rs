@@ -122,8 +122,26 @@ impl IdleConnections {
         }
     }
 
-    /// A reclaimed connection's worker is done with it.
-    pub(super) fn reclaim_finished(&self) {
+    /// A worker took a queued connection. The connection moves from
+    /// `queued` to `busy` under the lock that [`IdleConnections::make_room`]
+    /// decides under, so that no decision sees it counted in neither, finds
+    /// no worker needed, and leaves a newcomer without a reclaim of its own.
+    pub(super) fn connection_started(&self, stats: &ServerStats) {
+        let _decisions = self.lock();
+        stats.connection_started();
+    }
+
+    /// A worker is done with its connection, and with the reclaim it was
+    /// part of if `reclaimed`. The worker stops counting as about to be
+    /// free (`reclaiming`) as it starts counting as free (`busy`), under
+    /// the lock: in between, a decision would count it as free twice.
+    pub(super) fn connection_finished(&self, reclaimed: bool, stats: &ServerStats) {
+        if !reclaimed {
+            stats.connection_finished();
+            return;
+        }
+        let _decisions = self.lock();
+        stats.connection_finished();
         self.reclaiming.fetch_sub(1, Ordering::AcqRel);
     }
 
@@ -168,6 +186,7 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::net::TcpListener;
+    use std::thread;
 
     fn pair() -> (TcpStream, Arc<TcpStream>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -206,8 +225,12 @@ mod tests {
         assert_eq!(idle.leave(ticket_b, &stats), Left::Kept);
         assert_eq!(stats.snapshot().reclaimable, 0);
         assert_eq!(stats.snapshot().reclaimed, 1);
-        idle.reclaim_finished();
-        assert!(idle.worker_needed(&stats));
+        idle.connection_finished(true, &stats);
+        assert!(
+            !idle.worker_needed(&stats),
+            "the reclaimed worker is free for the newcomer"
+        );
+        assert_eq!(idle.reclaiming.load(Ordering::Acquire), 0);
     }
 
     /// What answering a request that raced the reclaim relies on: a socket
@@ -271,5 +294,63 @@ mod tests {
         idle.close(&stats);
         assert_eq!(idle.leave(ticket, &stats), Left::Reclaimed);
         assert!(idle.enter(&b, Instant::now(), &stats).is_none());
+    }
+
+    /// While a reclaimed worker finishes and takes its next connection, a
+    /// connection queued beside the one its reclaim was for must find a
+    /// worker needed at every moment: the finishing worker counts as free
+    /// (no longer busy) or as about to be (its reclaim under way), never as
+    /// both, and the connection it takes counts as queued or busy, never as
+    /// neither. Otherwise the newcomer would get no reclaim of its own, and
+    /// the worker would close the connection it has just taken to serve it
+    /// instead of one that sat idle.
+    #[test]
+    fn a_finishing_reclaimed_worker_is_never_counted_free_twice() {
+        use std::sync::Barrier;
+        use std::sync::atomic::AtomicBool;
+        // The two threads race for a fraction of a second. With either pair
+        // of changes made outside the lock, five runs in six found the need
+        // lapse (2 cores, six runs each).
+        const CHECKS: usize = 2_000_000;
+        let stats = ServerStats::new(1);
+        let idle = IdleConnections::new(1);
+        // The one worker holds a reclaimed connection; two connections wait,
+        // one of them for that worker.
+        stats.connection_queued();
+        idle.connection_started(&stats);
+        stats.connection_queued();
+        stats.connection_queued();
+        idle.reclaiming.fetch_add(1, Ordering::AcqRel);
+        let checked = AtomicBool::new(false);
+        let start = Barrier::new(2);
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                start.wait();
+                while !checked.load(Ordering::Acquire) {
+                    idle.connection_finished(true, &stats);
+                    // It takes a waiting connection, another arrives, and
+                    // another idle connection is reclaimed for it: the same
+                    // state again, reached without the need ever lapsing.
+                    idle.connection_started(&stats);
+                    stats.connection_queued();
+                    // As `reclaim_oldest` counts a reclaim: under the lock.
+                    let _reclaim = idle.lock();
+                    idle.reclaiming.fetch_add(1, Ordering::AcqRel);
+                }
+            });
+            start.wait();
+            for check in 0..CHECKS {
+                // As `make_room` decides: under the lock.
+                let needed = {
+                    let _decisions = idle.lock();
+                    idle.worker_needed(&stats)
+                };
+                if !needed {
+                    checked.store(true, Ordering::Release);
+                    panic!("check {check}: a finishing worker was counted free twice");
+                }
+            }
+            checked.store(true, Ordering::Release);
+        });
     }
 }

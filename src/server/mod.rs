@@ -16,7 +16,7 @@
 //!   the connection idle longest (`idle.rs`): it shuts down that socket's
 //!   read side, and its worker wakes at once and closes it (RFC 9112 §9.5
 //!   lets a server close an idle connection at any time). A connection
-//!   answered less than 50 ms ago (`KEEP_ALIVE_GRACE` in `connection.rs`)
+//!   answered less than 50 ms ago (`KEEP_ALIVE_GRACE` in `options.rs`)
 //!   is not idle yet: if a connection is still waiting when that time is
 //!   up, its worker closes it instead of starting to wait;
 //! - while a connection waits and no worker is free, every response also
