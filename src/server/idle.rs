@@ -7,7 +7,7 @@
 //! `idle_hold.py`; `tests/idle_cost.rs` checks it). It is woken by the next
 //! request, by its idle timeout, or by a reclaim (and once before it joins
 //! this registry: when the grace after a response ends, `KEEP_ALIVE_GRACE`
-//! in `connection.rs`):
+//! in `options.rs`):
 //!
 //! ```text
 //!   accept loop: new connection, no worker free

@@ -49,7 +49,8 @@ pub(super) struct Compactor {
     min_bytes: u64,
     /// ... and more than this many times the bytes of the live entries.
     ratio: u64,
-    /// A compaction is running, or about to.
+    /// A compaction started by [`Compactor::should_start`] is running, or
+    /// about to: no second one is started meanwhile.
     running: AtomicBool,
     /// After a failed compaction, the log size at which to try again.
     retry_at: AtomicU64,
@@ -78,9 +79,9 @@ impl Compactor {
             && !self.running.swap(true, Ordering::AcqRel)
     }
 
-    /// Gives up a compaction [`Compactor::should_start`] asked for, without
-    /// running it (its thread could not start).
-    pub(super) fn abandon(&self) {
+    /// The compaction [`Compactor::should_start`] asked for is over, or will
+    /// not run (its thread could not start): the next may be started.
+    pub(super) fn finished(&self) {
         self.running.store(false, Ordering::Release);
     }
 
@@ -97,7 +98,6 @@ impl Compactor {
             Err(_) => log.stats().bytes.saturating_mul(2),
         };
         self.retry_at.store(retry_at, Ordering::Relaxed);
-        self.running.store(false, Ordering::Release);
         drop(turn);
         result
     }

@@ -469,7 +469,7 @@ impl Store {
     /// grown does not wait for it.
     fn compact_in_background(&self, disk: &Disk) {
         let Some(store) = self.myself.upgrade() else {
-            return disk.compactor.abandon();
+            return disk.compactor.finished();
         };
         let spawned = thread::Builder::new()
             .name("httpdb-compaction".into())
@@ -477,10 +477,13 @@ impl Store {
                 if let Err(error) = store.compact() {
                     eprintln!("httpdb: compaction failed, the log is unchanged: {error}");
                 }
+                if let Some(disk) = &store.disk {
+                    disk.compactor.finished();
+                }
             });
         if let Err(error) = spawned {
             eprintln!("httpdb: cannot start a compaction: {error}");
-            disk.compactor.abandon();
+            disk.compactor.finished();
         }
     }
 
