@@ -9,6 +9,13 @@
 # nginx. Usage, from the repository:
 #   benches/router_reclaim.sh              # 60 s, nodes with --threads 8
 #   SECONDS_OF_LOAD=10 THREADS=4 benches/router_reclaim.sh
+#   NODE_ARGS="--max-pending 256" benches/router_reclaim.sh   # more flags for the nodes
+#
+# Each node's pool is small on purpose; what waits beyond --threads plus
+# --max-pending (4 x threads by default) is turned away with 503 at the
+# node's door, which is back-pressure, not a reclaim race: the script
+# prints each node's reclaimed and rejected counts (its /_stats) so the two
+# can be told apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"
@@ -17,6 +24,7 @@ command -v nginx >/dev/null || { echo "needs nginx (apt-get install nginx)" >&2;
 
 duration=${SECONDS_OF_LOAD:-60}
 threads=${THREADS:-8}     # per node: 64 connections over 3 nodes are ~21 each
+node_args=${NODE_ARGS:-}
 router_port=${ROUTER_PORT:-18080}
 cargo build --release --quiet
 bin=$PWD/target/release/httpdb
@@ -32,7 +40,8 @@ trap stop EXIT
 
 nodes=()
 for i in 1 2 3; do
-    "$bin" --addr 127.0.0.1:0 --in-memory --quiet --threads "$threads" > "$work/node$i.out" &
+    # shellcheck disable=SC2086 # NODE_ARGS is a list of flags
+    "$bin" --addr 127.0.0.1:0 --in-memory --quiet --threads "$threads" $node_args > "$work/node$i.out" &
     pids+=($!)
     until grep -q '^listening on ' "$work/node$i.out" 2>/dev/null; do sleep 0.05; done
     nodes+=(--node "$(sed -n 's/^listening on //p' "$work/node$i.out")")
@@ -68,3 +77,8 @@ awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^HTTP\/1\.[01]"$/) { print $(i + 1); 
 echo "non-2xx: $(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^HTTP\/1\.[01]"$/) { if ($(i + 1) !~ /^2/) n++; break } } END { print n + 0 }' "$log")"
 echo "nginx errors about nodes: $(grep -c 'upstream' "$work/router/error.log" || true)"
 grep 'upstream' "$work/router/error.log" | sed 's/^[^]]*] //' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 || true
+echo "each node's connections (its /_stats): reclaimed for a newcomer, rejected with 503 at the door"
+for i in 1 2 3; do
+    addr=$(sed -n 's/^listening on //p' "$work/node$i.out")
+    curl -s "$addr/_stats" | python3 -c 'import json, sys; c = json.load(sys.stdin)["connections"]; print("  reclaimed", c["reclaimed"], "rejected", c["rejected"])'
+done
