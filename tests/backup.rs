@@ -13,7 +13,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use common::PATIENCE;
 use common::process::Process;
+use common::temp::TempDir;
 use httpdb::client::{Client, Request};
 use httpdb::store::LOG_FILE;
 
@@ -32,24 +33,6 @@ const BEFORE_COPY: usize = 150;
 const VALUE_PAD: usize = 2000;
 /// The most writes one writer makes: the load loop is bounded.
 const MOST_WRITES: usize = 5_000;
-
-/// A directory under the system's temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("httpdb-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn start(dir: &Path) -> Process {
     let mut command = Process::command();

@@ -17,40 +17,18 @@ use std::io::{self, BufRead, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::PATIENCE;
 use common::process::Process;
+use common::temp::TempDir;
 use httpdb::client::{Client, Request, Response};
 
 const TOKEN: &str = "cluster-s3cret";
 const BEARER: &str = "Bearer cluster-s3cret";
-
-/// A directory under the system's temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "httpdb-cluster-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create a temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One httpdb node: the binary on its own data directory.
 struct Node {

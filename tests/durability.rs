@@ -4,42 +4,17 @@
 //! last acknowledged value, and that nothing else appeared.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread;
 
 mod common;
 
 use common::process::Process;
+use common::temp::TempDir;
 use common::{BodyChecks, PATIENCE, Reconnecting, Response, Talk};
-
-/// A scratch data directory, removed at the end.
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new(name: &str) -> DataDir {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "httpdb-durability-{name}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        DataDir(path)
-    }
-
-    fn log(&self) -> PathBuf {
-        self.0.join("httpdb.log")
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The real `httpdb` process, and the requests these tests make of it.
 struct Server {
@@ -233,7 +208,7 @@ fn check_against(server: &Server, ledger: &Ledger) {
 }
 
 fn kill_while_writing(fsync: &str) {
-    let dir = DataDir::new(fsync);
+    let dir = TempDir::new(fsync);
     let server = Server::start(&dir.0, &["--fsync", fsync]);
     let addr = server.addr().to_string();
     let stop = AtomicBool::new(false);
@@ -297,7 +272,7 @@ fn kill_9_while_writing_loses_no_acknowledged_write_with_fsync_never() {
 #[test]
 fn kill_9_after_writing_keeps_exactly_what_was_acknowledged() {
     for fsync in ["always", "everysec", "never"] {
-        let dir = DataDir::new("quiet");
+        let dir = TempDir::new("quiet");
         let server = Server::start(&dir.0, &["--fsync", fsync]);
         let stop = AtomicBool::new(false);
         let progress = (Mutex::new(0usize), Condvar::new());
@@ -324,7 +299,7 @@ fn kill_9_after_writing_keeps_exactly_what_was_acknowledged() {
 
 #[test]
 fn deletes_survive_and_etags_keep_growing_across_kill_9() {
-    let dir = DataDir::new("deletes");
+    let dir = TempDir::new("deletes");
     let server = Server::start(&dir.0, &[]);
     for key in ["/a", "/b", "/c"] {
         assert_eq!(server.send("PUT", key, Some(b"v")).status(), 201);
@@ -363,7 +338,7 @@ fn deletes_survive_and_etags_keep_growing_across_kill_9() {
 
 #[test]
 fn a_second_server_on_the_same_directory_is_refused_and_the_first_keeps_running() {
-    let dir = DataDir::new("lock");
+    let dir = TempDir::new("lock");
     let first = Server::start(&dir.0, &[]);
     assert_eq!(first.send("PUT", "/k", Some(b"v")).status(), 201);
     let second = run_to_exit(&dir.0);
@@ -377,7 +352,7 @@ fn a_second_server_on_the_same_directory_is_refused_and_the_first_keeps_running(
 
 #[test]
 fn a_damaged_log_refuses_to_start_and_repair_keeps_what_came_before() {
-    let dir = DataDir::new("damaged");
+    let dir = TempDir::new("damaged");
     let server = Server::start(&dir.0, &[]);
     for i in 0..10 {
         assert_eq!(
@@ -392,16 +367,16 @@ fn a_damaged_log_refuses_to_start_and_repair_keeps_what_came_before() {
         );
     }
     server.kill_9();
-    let mut bytes = std::fs::read(dir.log()).expect("the log");
+    let mut bytes = std::fs::read(dir.0.join("httpdb.log")).expect("the log");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xFF;
-    std::fs::write(dir.log(), &bytes).expect("damage it");
+    std::fs::write(dir.0.join("httpdb.log"), &bytes).expect("damage it");
 
     let refused = run_to_exit(&dir.0);
     assert_ne!(refused.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains(&dir.log().display().to_string()),
+        stderr.contains(&dir.0.join("httpdb.log").display().to_string()),
         "names the file: {stderr}"
     );
     assert!(
@@ -440,7 +415,7 @@ fn a_damaged_log_refuses_to_start_and_repair_keeps_what_came_before() {
 
 #[test]
 fn in_memory_leaves_no_files_behind() {
-    let dir = DataDir::new("in-memory");
+    let dir = TempDir::new("in-memory");
     std::fs::create_dir_all(&dir.0).expect("dir");
     let mut command = Process::command();
     command
@@ -459,7 +434,7 @@ fn in_memory_leaves_no_files_behind() {
 
 #[test]
 fn a_failing_log_refuses_writes_and_reads_and_keeps_what_was_acknowledged() {
-    let dir = DataDir::new("failing");
+    let dir = TempDir::new("failing");
     // A file size limit of 64 KiB makes the log's append fail the way a full
     // disk would (SIGXFSZ ignored, so write returns EFBIG).
     let mut command = Command::new("bash");

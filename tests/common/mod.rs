@@ -26,6 +26,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod temp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
