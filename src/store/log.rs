@@ -116,8 +116,8 @@ struct Shared {
     /// writers, server pinned, wrk with `post.lua`), 2 being the floor: one
     /// for the request, one for its batch.
     batch_done: [Condvar; 2],
-    /// Signalled whenever a batch is written, for a compaction waiting to
-    /// switch files.
+    /// Signalled when a batch is written while a compaction runs, for the
+    /// compaction waiting to switch files.
     changed: Condvar,
     /// Copies of `State::next_seq` and of the durable mark (`synced` or
     /// `written`, by `--fsync`), readable without the lock: a read checks
@@ -381,6 +381,9 @@ impl Log {
         }
         let failed = state.failed.is_some();
         let next_is_waiting = !state.queue.is_empty();
+        // Only a compaction waits on `changed`, and only while it runs; a
+        // signal costs a `futex` call even when nobody waits.
+        let compaction_waits = state.compaction.is_some();
         drop(state);
         // Wake one writer of the next batch to lead it, if records wait for
         // it (any will do: each waits for its own record anyway), and then
@@ -398,7 +401,9 @@ impl Log {
             }
             self.shared.batch_done[(number % 2) as usize].notify_all();
         }
-        self.shared.changed.notify_all();
+        if compaction_waits {
+            self.shared.changed.notify_all();
+        }
     }
 
     /// Marks the start of a compaction: from now on, written records are
