@@ -273,8 +273,11 @@ impl Store {
                 drop(map);
                 return self.refuse(error, pending);
             }
-            let revision = revision::next(map.last_revision).ok_or_else(revisions_exhausted)?;
-            let modified = now_to_the_millisecond();
+            // One reading of the clock for the revision and the time.
+            let now = SystemTime::now();
+            let revision =
+                revision::next(map.last_revision, now).ok_or_else(revisions_exhausted)?;
+            let modified = to_the_millisecond(now);
             let content_type = map.shared_content_type(content_type);
             let record_key = Key::new(key);
             let record = Record {
@@ -323,10 +326,12 @@ impl Store {
                 drop(map);
                 return self.refuse(error, pending);
             }
-            let revision = revision::next(map.last_revision).ok_or_else(revisions_exhausted)?;
+            let now = SystemTime::now();
+            let revision =
+                revision::next(map.last_revision, now).ok_or_else(revisions_exhausted)?;
             let record = Record {
                 revision,
-                modified: now_to_the_millisecond(),
+                modified: to_the_millisecond(now),
                 key: Key::new(key),
                 change: Change::Delete,
             };
@@ -510,8 +515,8 @@ fn revisions_exhausted() -> WriteError {
 
 /// Times are kept to the millisecond, as the log records them, so an entry
 /// reads the same before and after a restart.
-fn now_to_the_millisecond() -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(record::millis_since_epoch(SystemTime::now()))
+fn to_the_millisecond(time: SystemTime) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(record::millis_since_epoch(time))
 }
 
 #[cfg(test)]

@@ -40,11 +40,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The revision that follows `previous`, now. `None` when no revision
-/// follows (`previous` is `u64::MAX`, which only a forged log can hold):
-/// repeating one would break the promise, so the write is refused instead.
-pub(super) fn next(previous: u64) -> Option<u64> {
-    next_at(previous, micros_since_epoch(SystemTime::now()))
+/// The revision that follows `previous` when the clock reads `now`. `None`
+/// when no revision follows (`previous` is `u64::MAX`, which only a forged
+/// log can hold): repeating one would break the promise, so the write is
+/// refused instead.
+pub(super) fn next(previous: u64, now: SystemTime) -> Option<u64> {
+    next_at(previous, micros_since_epoch(now))
 }
 
 /// The revision that follows `previous` when the clock reads `now`.
@@ -122,7 +123,7 @@ mod tests {
         );
         assert_eq!(micros_since_epoch(UNIX_EPOCH - Duration::from_secs(1)), 0);
         // 2023-11-14 and 2255: this machine's clock is somewhere between.
-        let now = next(0).unwrap();
+        let now = next(0, SystemTime::now()).unwrap();
         assert!((1_700_000_000_000_000..1 << 53).contains(&now), "{now}");
     }
 }
