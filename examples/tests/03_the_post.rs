@@ -32,7 +32,9 @@ fn a_request_in_two_writes_is_cut_at_the_first() {
 fn a_2_kb_request_is_cut_at_1024_bytes() {
     let server = start(1);
     let answer = server.exchange(&post::two_kilobytes());
-    assert!(!answer.contains("body, 2000 bytes"), "{answer}");
+    // Read whole, the body would hold all 2000 `a`s (after the `\n` that
+    // the split on `\r` puts in front): it does not.
+    assert!(!answer.contains(&"a".repeat(2000)), "{answer}");
     server.finish();
 }
 
