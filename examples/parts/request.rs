@@ -154,9 +154,11 @@ pub fn read_head(reader: &mut impl BufRead) -> Result<Option<Request>, HttpError
         headers,
         body: Vec::new(),
     };
-    // HTTP/1.1 requires exactly one Host; HTTP/1.0 may omit it (RFC 9112 §3.2).
-    if !request.is_http10() && request.values("host").len() != 1 {
-        return Err(error(400, "an HTTP/1.1 request needs exactly one Host"));
+    // HTTP/1.1 requires a Host, HTTP/1.0 may omit it, and no request may
+    // have two (RFC 9112 §3.2).
+    let hosts = request.values("host").len();
+    if hosts > 1 || (hosts == 0 && !request.is_http10()) {
+        return Err(error(400, "a request needs one Host; HTTP/1.0 may omit it"));
     }
     Ok(Some(request))
 }
