@@ -434,10 +434,7 @@ fn one_key_reaches_one_node_whatever_its_encoding_or_query() {
                 "/caf%C3%A9/a%20b?x=1&y",
             ],
         ),
-        (
-            "/users/42",
-            &["/users%2F42", "/%75sers/42?", "/users/4%32#"],
-        ),
+        ("/users/42", &["/users%2F42", "/%75sers/42?", "/users/4%32"]),
         ("/a+b", &["/a%2Bb", "/a+b?q=/x", "/%61%2b%62"]),
         ("/x/y/z", &["/x%2Fy%2Fz", "/x/y/z?z=1", "/%78/%79/%7A"]),
         ("/n0", &["/%6E0", "/n%30?a", "/n0?b"]),
@@ -446,7 +443,6 @@ fn one_key_reaches_one_node_whatever_its_encoding_or_query() {
         let written = put(&router, key, key.as_bytes());
         assert_eq!(written.status(), 201, "{key}: {written:?}");
         for other in *others {
-            let other = other.trim_end_matches('#');
             let read = call(&router, "GET", other, &[], None);
             assert_eq!(read.status(), 200, "{other} is {key}: {read:?}");
             assert_eq!(
