@@ -155,6 +155,10 @@ pub fn description(router: &Router) -> String {
 /// [`digest`] of its [`description`].
 pub const ROUTER_HEADER: &str = "X-Httpdb-Router";
 
+/// The header that names the node a key went to (nginx's `$upstream_addr`),
+/// on every response, errors included: the owner of the key.
+pub const NODE_HEADER: &str = "X-Httpdb-Node";
+
 /// A short name for a router configuration: FNV-1a (64 bits) of its
 /// description, in hex. After `nginx -s reload`, workers of the old
 /// configuration finish what they hold and may still accept a connection
@@ -308,7 +312,9 @@ pub fn render(router: &Router) -> String {
     line("        default_type application/problem+json;");
     line("");
     line("        # Which node owns the key, on every response, errors included.");
-    line("        add_header X-Httpdb-Node $upstream_addr always;");
+    line(&format!(
+        "        add_header {NODE_HEADER} $upstream_addr always;"
+    ));
     line("");
     line("        # Which configuration answered (a digest of the /_router page below):");
     line("        # after a reload, the old one's workers may still answer for a moment.");
@@ -403,7 +409,9 @@ pub fn render(router: &Router) -> String {
         problem(
             502,
             "Bad Gateway",
-            "the node that owns this key (X-Httpdb-Node) did not answer; no other node holds it"
+            &format!(
+                "the node that owns this key ({NODE_HEADER}) did not answer; no other node holds it"
+            )
         )
     ));
     line("        }");
@@ -413,7 +421,7 @@ pub fn render(router: &Router) -> String {
         problem(
             504,
             "Gateway Timeout",
-            "the node that owns this key (X-Httpdb-Node) did not answer in time"
+            &format!("the node that owns this key ({NODE_HEADER}) did not answer in time")
         )
     ));
     line("        }");

@@ -43,7 +43,7 @@ use crate::client::Response;
 use super::failure::{Failure, print, usage};
 use super::flags::{FlagSpec, Flags, shared_settings};
 use super::keys::all_on_node;
-use super::nginx_conf::{ROUTER_HEADER, ROUTER_PATH};
+use super::nginx_conf::{NODE_HEADER, ROUTER_HEADER, ROUTER_PATH};
 use super::node::{Node, NodeClient, key_target, nodes, refusal, revision_of};
 
 const HELP: &str = "\
@@ -74,9 +74,6 @@ const FLAGS: &[FlagSpec] = &[
 /// How long to wait for the router to serve its new configuration, unless
 /// `--wait` says otherwise: a reload takes milliseconds.
 const DEFAULT_WAIT: Duration = Duration::from_secs(10);
-
-/// The router names the owner of each response in this header.
-pub const NODE_HEADER: &str = "X-Httpdb-Node";
 
 /// What happened to one key that sat on another node than its owner.
 #[derive(Debug, PartialEq, Eq)]
