@@ -51,12 +51,12 @@ httpdb cluster rebalance: move each key to the node the router names for it
 
 Usage: httpdb cluster rebalance --router URL --node URL [--node URL ...]
 
-  --router URL   the router, http://HOST:PORT, already configured with the
-                 new set of nodes (and with --pause-writes)
-  --node URL     every node that may hold keys, old and new; once per node
-  --token TOKEN  the nodes' token [env: HTTPDB_TOKEN]
-  --wait SECONDS how long to wait for the router to serve a configuration
-                 that pauses writes (after nginx -s reload) [default: 10]
+  --router URL    the router, http://HOST:PORT, already configured with the
+                  new set of nodes (and with --pause-writes)
+  --node URL      every node that may hold keys, old and new; once per node
+  --token TOKEN   the nodes' token [env: HTTPDB_TOKEN]
+  --wait SECONDS  how long to wait for the router to serve a configuration
+                  that pauses writes (after nginx -s reload) [default: 10]
 
 Copies each key create-only to its owner, then deletes it from the old node
 only if unchanged. Safe to run again. Prints every key moved or not moved;
@@ -445,16 +445,16 @@ fn same_value(a: &Response, b: &Response) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn help_gives_the_default_wait() {
-        let wait = format!("[default: {}]", DEFAULT_WAIT.as_secs());
-        assert!(super::HELP.contains(&wait), "--help must say {wait}");
-    }
-
     use super::*;
     use std::io::{BufRead, BufReader, Read};
     use std::net::TcpListener;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn help_gives_the_default_wait() {
+        let wait = format!("[default: {}]", DEFAULT_WAIT.as_secs());
+        assert!(HELP.contains(&wait), "--help must say {wait}");
+    }
 
     /// A node that answers its requests, in order, from a script, and
     /// keeps each request's line and conditional fields: the steps of a
