@@ -8,7 +8,7 @@ use std::net::TcpStream;
 
 use super::{WORKERS, echo, pool};
 use pool::{Jobs, ThreadPool};
-use support::{Server, assert_unanswered, read_to_close, send, text};
+use support::{Server, assert_answered, assert_unanswered, send};
 
 fn start_with(connections: usize, pool: ThreadPool) -> Server {
     support::start(connections, move |incoming| {
@@ -28,11 +28,6 @@ fn work_holding_the_lock(jobs: &Jobs) {
 
 fn get(stream: &TcpStream) {
     send(stream, b"GET / HTTP/1.0\r\n\r\n");
-}
-
-fn assert_answered(stream: &TcpStream) {
-    let answer = text(&read_to_close(stream));
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
 }
 
 #[test]

@@ -33,10 +33,6 @@ fn start(connections: usize) -> Server {
     start_with(connections, 2, Duration::from_secs(5))
 }
 
-fn client(server: &Server) -> Client {
-    Client::connect_to(server.addr, PATIENCE).unwrap()
-}
-
 fn next(client: &mut Client) -> Response {
     client.read_response(false).unwrap()
 }
@@ -46,7 +42,7 @@ fn next(client: &mut Client) -> Response {
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let server = start(1);
-    let mut client = client(&server);
+    let mut client = server.client();
     client
         .send_raw(
             b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n\
@@ -76,7 +72,7 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn http_1_0_keeps_the_connection_only_when_asked() {
     let server = start(2);
-    let mut asked = client(&server);
+    let mut asked = server.client();
     asked
         .send_raw(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n")
         .unwrap();
@@ -88,7 +84,7 @@ fn http_1_0_keeps_the_connection_only_when_asked() {
         "{second:?}"
     );
     assert!(asked.is_closed());
-    let mut plain = client(&server);
+    let mut plain = server.client();
     plain.send_raw(b"GET /c HTTP/1.0\r\n\r\n").unwrap();
     assert!(next(&mut plain).closes());
     assert!(plain.is_closed());
@@ -119,7 +115,7 @@ fn a_reader_per_request_loses_pipelined_requests() {
             serve_with_a_reader_per_request,
         )
     });
-    let mut client = client(&server);
+    let mut client = server.client();
     client
         .send_raw(b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
@@ -134,7 +130,7 @@ fn a_reader_per_request_loses_pipelined_requests() {
 #[test]
 fn an_idle_connection_is_closed_at_its_timeout() {
     let server = start_with(1, 1, Duration::from_millis(200));
-    let mut client = client(&server);
+    let mut client = server.client();
     client
         .send_raw(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
@@ -150,14 +146,14 @@ fn an_idle_connection_is_closed_at_its_timeout() {
 #[test]
 fn idle_keep_alive_connections_hold_the_workers() {
     let server = start_with(3, 2, Duration::from_secs(10));
-    let mut idle: Vec<Client> = (0..2).map(|_| client(&server)).collect();
+    let mut idle: Vec<Client> = (0..2).map(|_| server.client()).collect();
     for client in &mut idle {
         client
             .send_raw(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
             .unwrap();
         assert!(!next(client).closes());
     }
-    let mut other = client(&server);
+    let mut other = server.client();
     other
         .send_raw(b"GET /other HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();

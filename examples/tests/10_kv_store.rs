@@ -12,7 +12,7 @@ use httpdb::client::{Client, Request, Response};
 use super::connection::{self, Timeouts};
 use super::{Store, handle, pool};
 use pool::ThreadPool;
-use support::{PATIENCE, Server};
+use support::Server;
 
 fn start(connections: usize) -> Server {
     start_with_store(connections, Arc::new(Store::default()))
@@ -37,7 +37,7 @@ fn exchange(client: &mut Client, request: Request<'_>) -> Response {
 #[test]
 fn values_are_stored_replaced_and_deleted() {
     let server = start(1);
-    let mut client = Client::connect_to(server.addr, PATIENCE).unwrap();
+    let mut client = server.client();
     let put = |body: &'static [u8]| {
         Request::new("PUT", "/hello")
             .header("Content-Type", "text/plain")
@@ -84,7 +84,7 @@ fn values_are_stored_replaced_and_deleted() {
 #[test]
 fn step_03s_requests_are_served() {
     let server = start(2);
-    let mut client = Client::connect_to(server.addr, PATIENCE).unwrap();
+    let mut client = server.client();
     let binary = [0xff, 0x00, 0x80, b'\r', b'\n'];
     let stored = exchange(&mut client, Request::new("POST", "/bin").body(&binary));
     assert_eq!(stored.status(), 201);
@@ -121,7 +121,7 @@ fn step_03s_requests_are_served() {
 #[test]
 fn json_must_parse() {
     let server = start(1);
-    let mut client = Client::connect_to(server.addr, PATIENCE).unwrap();
+    let mut client = server.client();
     let request = Request::new("POST", "/oops").header("Content-Type", "application/ld+json");
     let refused = exchange(&mut client, request.body(b"{\"hello\": world}"));
     assert_eq!(refused.status(), 400);

@@ -1,6 +1,7 @@
 //! What every step's tests share: start the step's server in this process
-//! on 127.0.0.1 port 0, talk to it over real sockets in raw bytes, and
-//! replay the step's transcripts from docs/LEARN.md.
+//! on 127.0.0.1 port 0, talk to it over real sockets in raw bytes (or, on
+//! the connections steps 09 and 10 keep open, with httpdb's own client),
+//! and replay the step's transcripts from docs/LEARN.md.
 //!
 //! A test's server takes exactly the connections the test makes
 //! (`incoming().take(n)`, in effect) and then returns, so every test stops
@@ -16,6 +17,8 @@ use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use httpdb::client::{Client, is_timeout};
 
 /// The longest a test waits for anything that should happen.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -69,6 +72,11 @@ impl Server {
             .set_read_timeout(Some(PATIENCE))
             .expect("read timeout");
         stream
+    }
+
+    /// A new connection through httpdb's client, for many requests on it.
+    pub fn client(&self) -> Client {
+        Client::connect_to(self.addr, PATIENCE).expect("connect")
     }
 
     /// Sends `request` on a new connection and returns all the server sends
@@ -159,6 +167,13 @@ pub fn read_to_close(mut stream: &TcpStream) -> Vec<u8> {
     }
 }
 
+/// Reads all the server sends on `stream` until it closes, and asserts that
+/// it is an answer, `200 OK`.
+pub fn assert_answered(stream: &TcpStream) {
+    let answer = text(&read_to_close(stream));
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
+
 /// Asserts that nothing arrives on `stream` for `STUCK`: the server has not
 /// answered, and has not closed the connection either.
 pub fn assert_unanswered(stream: &TcpStream) {
@@ -177,10 +192,6 @@ pub fn assert_unanswered_for(mut stream: &TcpStream, wait: Duration) {
     stream
         .set_read_timeout(Some(PATIENCE))
         .expect("read timeout");
-}
-
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 /// How many status lines (`HTTP/1.x NNN`) `received` holds.
