@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::client::{Client, ClientError, Request, Response};
@@ -37,7 +37,11 @@ pub struct Node {
 }
 
 impl Node {
-    /// Reads `http://HOST:PORT`, `http://HOST:PORT/` or `HOST:PORT`.
+    /// Reads `http://HOST:PORT`, `http://HOST:PORT/` or `HOST:PORT`. The
+    /// name goes into the router's configuration as it stands, bare
+    /// (`server`, `listen`) and in a quoted JSON string (`/_router`), so the
+    /// host must be a host and no more: a `$` or a quote there would change
+    /// the configuration instead of naming a node.
     pub fn parse(flag: &str, url: &str) -> Result<Node, Failure> {
         let bad = |why: &str| usage(format!("{flag} '{url}': {why}"));
         let rest = match url.split_once("://") {
@@ -53,11 +57,17 @@ impl Node {
         if authority.contains(['/', '?', '#', '@']) || authority.is_empty() {
             return Err(bad("expected http://HOST:PORT"));
         }
-        let has_port = authority
+        let Some((host, _)) = authority
             .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-        if !has_port {
+            .filter(|(_, port)| port.parse::<u16>().is_ok())
+        else {
             return Err(bad("expected http://HOST:PORT, with the port"));
+        };
+        if !is_host(host) {
+            return Err(bad(
+                "the host must be a name (letters, digits, - . _), an IPv4 address, \
+                 or an IPv6 address in brackets",
+            ));
         }
         Ok(Node {
             authority: authority.to_string(),
@@ -70,6 +80,25 @@ impl Node {
             .to_socket_addrs()
             .map(Iterator::collect)
             .map_err(|error| Failure::Failed(format!("node {self} cannot be resolved: {error}")))
+    }
+}
+
+/// A host name (letters, digits, `-`, `.`, `_`, which covers IPv4
+/// addresses) or an IPv6 address in brackets (RFC 3986 §3.2.2): what nginx
+/// and the resolver take, and nothing that nginx's configuration syntax or
+/// a JSON string would read as more than a name.
+fn is_host(host: &str) -> bool {
+    match host
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        Some(ipv6) => ipv6.parse::<Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        }
     }
 }
 
@@ -239,6 +268,14 @@ mod tests {
             "http://:1",
             "http://a:99999",
             "",
+            "http://a$b:1",
+            "a'b:1",
+            "a\"b:1",
+            "a b:1",
+            "a\\b:1",
+            "::1:6113",
+            "[::1:6113",
+            "[::zz]:6113",
         ] {
             let error = Node::parse("--node", url).unwrap_err().to_string();
             assert!(error.starts_with("--node"), "{url}: {error}");
