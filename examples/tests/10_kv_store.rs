@@ -5,26 +5,18 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use httpdb::client::{Client, Request, Response};
 
-use super::connection::{self, Timeouts};
-use super::{Store, handle, pool};
+use super::{Store, TIMEOUTS, connection, handle, pool};
 use pool::ThreadPool;
 use support::Server;
 
+/// The step's server, with a store of its own.
 fn start(connections: usize) -> Server {
-    start_with_store(connections, Arc::new(Store::default()))
-}
-
-fn start_with_store(connections: usize, store: Arc<Store>) -> Server {
-    let timeouts = Timeouts {
-        request: Duration::from_secs(5),
-        idle: Duration::from_secs(5),
-    };
+    let store = Arc::new(Store::default());
     support::start(connections, move |incoming| {
-        connection::serve(incoming, ThreadPool::new(2), timeouts, move |r| {
+        connection::serve(incoming, ThreadPool::new(2), TIMEOUTS, move |r| {
             handle(&store, r)
         })
     })
