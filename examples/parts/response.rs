@@ -64,8 +64,8 @@ pub fn write_response(out: &mut impl Write, response: &Response) -> io::Result<(
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    // Content-Length tells the client where the body ends (RFC 9110 §8.6);
-    // a 204 has no body and must not send one (RFC 9112 §6.3).
+    // Content-Length tells the client where the body ends; a 204 has no
+    // body (RFC 9112 §6.3) and must not send Content-Length (RFC 9110 §8.6).
     if status != 204 {
         head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
     }
