@@ -305,7 +305,8 @@ pub fn render(router: &Router) -> String {
         router.max_body
     ));
     line("");
-    line("        # Paths stay as the client wrote them: //a and /a are two keys.");
+    line("        # nginx reads the path as a node does, //a apart from /a: merged,");
+    line("        # //_keys, a key like any other on a node, would be refused as /_keys.");
     line("        merge_slashes off;");
     line("");
     line("        # nginx's own answers below are problem+json, as a node's errors are.");
