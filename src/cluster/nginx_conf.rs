@@ -589,6 +589,32 @@ mod tests {
         }
     }
 
+    /// README ("Several nodes") prints a configuration into
+    /// `router/router.conf` and shows that file: it is what the command
+    /// prints.
+    #[test]
+    fn readme_shows_what_its_command_prints() {
+        let readme = include_str!("../../README.md");
+        let args: Vec<String> = readme
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("$ httpdb cluster nginx-conf ")?
+                    .strip_suffix(" > router/router.conf")
+            })
+            .expect("README prints router/router.conf")
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        let shown = readme
+            .split_once("```nginx\n")
+            .and_then(|(_, rest)| rest.split_once("```\n"))
+            .map(|(conf, _)| conf)
+            .expect("README shows router/router.conf");
+        let mut printed = Vec::new();
+        run(&args, &|_| None, &mut printed).expect("README's command runs");
+        assert_eq!(String::from_utf8(printed).unwrap(), shown);
+    }
+
     #[test]
     fn the_command_line_asks_for_what_it_needs() {
         let run = |args: &[&str]| {
