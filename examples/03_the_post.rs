@@ -8,7 +8,7 @@
 //! what the parser understood of it, so each fault shows:
 //! 1. One `recv(1024)` is taken as the whole request. A request that comes
 //!    in two writes, or is longer than 1024 bytes, is cut short; TCP is a
-//!    byte stream and keeps no message boundaries (RFC 9112 §2.1).
+//!    byte stream and keeps no message boundaries (RFC 9293 §2.2).
 //! 2. The text is split on `\r`, so every line after the first keeps the
 //!    `\n` before it, the body gains a `\n` at its front, and every `\r`
 //!    inside the body disappears.

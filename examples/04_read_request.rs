@@ -20,7 +20,8 @@
 //!
 //! The bug this step leaves for the next: it serves one connection at a
 //! time. A client that connects and sends nothing, like a browser's spare
-//! connection, makes everyone else wait, up to the five-second timeout.
+//! connection, makes everyone else wait, up to its read timeout
+//! (`READ_TIMEOUT` in `parts/echo.rs`).
 //!
 //! Run it: `cargo run --example 04_read_request [-- ADDR]` (default 127.0.0.1:8080).
 

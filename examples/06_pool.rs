@@ -16,7 +16,7 @@
 //!   and the pool is full: everyone else waits.
 //!
 //! The bug this step leaves for the next: idle and slow clients hold the
-//! workers. The five-second read timeout frees a silent one at last, but a
+//! workers. The read timeout (`READ_TIMEOUT`) frees a silent one at last, but a
 //! client that sends a byte every few seconds never trips it, and holds its
 //! worker for as long as it likes.
 //!

@@ -39,10 +39,13 @@ pub fn answer(stream: &TcpStream, read: Result<Option<Request>, HttpError>) -> i
     respond_and_close(stream, response)
 }
 
-/// Reads one request and answers it (steps 04 to 06). As in step 02, each
-/// read waits at most five seconds.
+/// How long each read of steps 04 to 06 waits, as in step 02.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reads one request and answers it (steps 04 to 06). Each read waits at
+/// most [`READ_TIMEOUT`].
 pub fn answer_one(stream: TcpStream) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
     let mut reader = BufReader::new(&stream);
     answer(&stream, read_request(&mut reader))
 }

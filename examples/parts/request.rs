@@ -2,8 +2,8 @@
 //! `response.rs`); every later step reads requests with it.
 //!
 //! - A request is read from a `BufRead`, line by line, so it does not matter
-//!   how its bytes were cut into packets: one `read` may return half a line
-//!   or three requests (RFC 9112 §2.1).
+//!   how its bytes were cut into packets: TCP is a byte stream (RFC 9293
+//!   §2.2), so one `read` may return half a line or three requests.
 //! - A line ends in CRLF; a bare LF is accepted too, and the line ending is
 //!   removed (RFC 9112 §2.2). A CR anywhere else is an error.
 //! - Header names are compared without regard to case (RFC 9110 §5.1).
@@ -20,11 +20,12 @@
 
 use std::io::{self, BufRead, ErrorKind, Read};
 
-/// The longest line of a request head. httpdb: 8 KiB for the request line.
+/// The longest line of a request head. httpdb: `Limits::max_request_line`
+/// for the request line, `--max-header-bytes` for the whole head.
 const MAX_LINE: usize = 8 * 1024;
-/// The most header fields. httpdb: 100.
+/// The most header fields. httpdb: `Limits::max_header_count`.
 const MAX_HEADERS: usize = 100;
-/// The largest body. httpdb: `--max-body`, 16 MiB by default.
+/// The largest body. httpdb: `--max-body`.
 pub const MAX_BODY: u64 = 1024 * 1024;
 
 /// A request: its head, and its body once it has been read.
