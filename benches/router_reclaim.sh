@@ -5,8 +5,8 @@
 # The router must answer no 5xx: nginx gives up pooled connections before a
 # node's idle timeout, and a request racing a reclaim is still answered.
 #
-# A load test: run it on a quiet machine, not a shared one. Needs wrk and
-# nginx. Usage, from the repository:
+# A load test: run it on a quiet machine, not a shared one. Needs wrk,
+# nginx, curl and python3. Usage, from the repository:
 #   benches/router_reclaim.sh              # 60 s, nodes with --threads 8
 #   SECONDS_OF_LOAD=10 THREADS=4 benches/router_reclaim.sh
 #   NODE_ARGS="--max-pending 256" benches/router_reclaim.sh   # more flags for the nodes
@@ -19,8 +19,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin"
-command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
-command -v nginx >/dev/null || { echo "needs nginx (apt-get install nginx)" >&2; exit 2; }
+for tool in wrk nginx curl python3; do
+    command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 2; }
+done
 
 duration=${SECONDS_OF_LOAD:-60}
 threads=${THREADS:-8}     # per node: 64 connections over 3 nodes are ~21 each
@@ -43,14 +44,22 @@ for i in 1 2 3; do
     # shellcheck disable=SC2086 # NODE_ARGS is a list of flags
     "$bin" --addr 127.0.0.1:0 --in-memory --quiet --threads "$threads" $node_args > "$work/node$i.out" &
     pids+=($!)
-    until grep -q '^listening on ' "$work/node$i.out" 2>/dev/null; do sleep 0.05; done
+    until grep -q '^listening on ' "$work/node$i.out" 2>/dev/null; do
+        # A node that fails to start (its error is on stderr) never listens.
+        kill -0 "${pids[-1]}" 2>/dev/null || { echo "node $i exited before listening" >&2; exit 1; }
+        sleep 0.05
+    done
     nodes+=(--node "$(sed -n 's/^listening on //p' "$work/node$i.out")")
 done
 mkdir "$work/router"
 "$bin" cluster nginx-conf --listen "127.0.0.1:$router_port" "${nodes[@]}" > "$work/router/router.conf"
 nginx -p "$work/router" -c router.conf -g 'daemon off;' &
 pids+=($!)
-until curl -s -o /dev/null "127.0.0.1:$router_port/_router"; do sleep 0.05; done
+until curl -s -m 1 -o /dev/null "127.0.0.1:$router_port/_router"; do
+    # nginx that fails to start (a port in use: ROUTER_PORT) says why and exits.
+    kill -0 "${pids[-1]}" 2>/dev/null || { echo "nginx exited before listening" >&2; exit 1; }
+    sleep 0.05
+done
 
 # 1,000 keys, so that every GET finds one and the keys spread over the nodes.
 for i in $(seq 0 999); do echo "url = \"http://127.0.0.1:$router_port/k$i\""; done \
